@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* The one ABI shared by the BPF programs and the C++ library: resource ids, the per-resource
+ * record and the map keys. Fixed-width POD types with explicit padding only; both sides assert
+ * the sizes. Never copy a definition out of this file. */
+#ifndef BEANCOUNTER_ABI_H
+#define BEANCOUNTER_ABI_H
+
+#ifdef __bpf__
+/* vmlinux.h provides __u32/__u64 */
+#else
+#include <linux/types.h>
+#endif
+
+/* Version of the pinned map layout under /sys/fs/bpf/beancounter/. Bump on any change to the
+ * structs below; readers refuse pins of another version instead of misreading them. */
+#define BC_ABI_VERSION 1
+
+enum bc_unit {
+	BC_UNIT_NONE = 0,
+	BC_UNIT_COUNT = 1,
+	BC_UNIT_PAGES = 2,
+	BC_UNIT_BYTES = 3,
+};
+
+enum bc_resource_id {
+#define BC_RESOURCE(name, id, unit, in_ubc) BC_RES_##name = id,
+#include "resources.def"
+#undef BC_RESOURCE
+	BC_RES_COUNT,
+};
+
+/* Rows of /proc/user_beancounters: ids 0..BC_RES_UBC_ROWS-1 (swappages is not printed). */
+#define BC_RES_UBC_ROWS 24
+
+/* "unlimited" as OpenVZ prints it on 64-bit: LONG_MAX */
+#define BC_UNLIMITED 9223372036854775807ULL
+
+/* One resource of one container, as in /proc/user_beancounters. */
+struct bc_counter {
+	__u64 held;
+	__u64 maxheld;
+	__u64 barrier;
+	__u64 limit;
+	__u64 failcnt;
+};
+
+/* Key of per-container maps: the container's cgroup2 id (the kernfs node id of its cgroup). */
+struct bc_ct_key {
+	__u64 cgroup_id;
+};
+
+/* Value of per-container maps: every resource of one container. */
+struct bc_ct_counters {
+	__u32 ctid;
+	__u32 pad;
+	struct bc_counter res[BC_RES_COUNT];
+};
+
+#ifdef __cplusplus
+static_assert(sizeof(struct bc_counter) == 40, "bc_counter ABI");
+static_assert(sizeof(struct bc_ct_key) == 8, "bc_ct_key ABI");
+static_assert(sizeof(struct bc_ct_counters) == 8 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
+#else
+_Static_assert(sizeof(struct bc_counter) == 40, "bc_counter ABI");
+_Static_assert(sizeof(struct bc_ct_key) == 8, "bc_ct_key ABI");
+_Static_assert(sizeof(struct bc_ct_counters) == 8 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
+#endif
+
+#endif /* BEANCOUNTER_ABI_H */

@@ -1,0 +1,111 @@
+// The root-only integration tier: a private configuration root and a unique cgroup prefix
+// per test process, so that every test can prove it left nothing on the host.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <string>
+
+#include "../common/testutil.h"
+#include "cgroup/ctgroup.h"
+#include "cgroup/layout.h"
+#include "core/fs.h"
+
+namespace bctest {
+
+class BeanctlTest : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        if (::geteuid() != 0) return;
+        root_ = new TempDir();
+        prefix_ = fmt::format("bctest-{}", ::getpid());
+        // A container's init outlives the beanctl that started it and is re-parented to the
+        // nearest subreaper. Be that subreaper, as a host's init would, and reap them: some
+        // sandboxes' PID 1 leaves orphaned zombies around for a long time.
+        ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+        // Templates are built once per test process and shared by its tests.
+        ::mkdir((root_->path() + "/template").c_str(), 0755);
+    }
+    static void TearDownTestSuite() {
+        delete root_;
+        root_ = nullptr;
+    }
+    void SetUp() override {
+        if (::geteuid() != 0) GTEST_SKIP() << "needs root (namespaces, cgroups, mounts)";
+    }
+    void TearDown() override {
+        if (::geteuid() != 0) return;
+        for (unsigned id : ids_) {
+            beanctl({"stop", std::to_string(id), "--fast"});
+            beanctl({"destroy", std::to_string(id)});
+        }
+        expect_nothing_left();
+    }
+
+    // Registers a CTID for cleanup and returns it as a string.
+    std::string ct(unsigned id) {
+        ids_.push_back(id);
+        return std::to_string(id);
+    }
+
+    static std::vector<std::string> env() {
+        return {"BEANCOUNTER_CONF_DIR=" + root_->path() + "/etc", "BEANCOUNTER_LIB_DIR=" + root_->path() + "/lib",
+                "BEANCOUNTER_RUN_DIR=" + root_->path() + "/run", "BEANCOUNTER_TEMPLATE_DIR=" + root_->path() + "/template",
+                "BEANCOUNTER_CGROUP_PREFIX=" + prefix_};
+    }
+    static RunResult beanctl(const std::vector<std::string>& args, const std::string& input = "") {
+        std::vector<std::string> argv{BEANCTL_PATH};
+        argv.insert(argv.end(), args.begin(), args.end());
+        return run(argv, env(), input);
+    }
+    static std::string lib() { return root_->path() + "/lib"; }
+    static std::string run_dir() { return root_->path() + "/run"; }
+    static std::string template_dir() { return root_->path() + "/template"; }
+    static std::string etc() { return root_->path() + "/etc"; }
+    static const std::string& prefix() { return prefix_; }
+
+    static bc::cgroup::Layout layout() { return bc::cgroup::Layout::detect_host().value(); }
+    // The container's cgroup nodes, in every hierarchy it uses.
+    static std::vector<std::string> ct_nodes(unsigned id) {
+        std::vector<std::string> out;
+        for (const auto& n : bc::cgroup::CtGroup(layout(), "", prefix_, id).nodes()) out.push_back(n.path);
+        return out;
+    }
+    // Every hierarchy's <mount>/<prefix> directory.
+    static std::vector<std::string> prefix_dirs() {
+        auto l = layout();
+        std::vector<std::string> out{l.v2_mount + "/" + prefix_};
+        for (const auto& h : l.v1) out.push_back(h.mount + "/" + prefix_);
+        return out;
+    }
+    static void reap_orphans() {
+        while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+        }
+    }
+
+    // No cgroup, mount or process of this test process's containers remains.
+    void expect_nothing_left() {
+        reap_orphans();
+        for (const auto& d : prefix_dirs()) EXPECT_FALSE(std::filesystem::exists(d)) << "cgroup left: " << d;
+        const auto mounts = bc::fs::mount_points().value();
+        for (const auto& m : mounts)
+            EXPECT_EQ(m.find(root_->path()), std::string::npos) << "mount left: " << m;
+        for (const auto& p : std::filesystem::directory_iterator("/proc")) {
+            std::string name = p.path().filename();
+            if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+            std::string cg = slurp(p.path().string() + "/cgroup");
+            EXPECT_EQ(cg.find("/" + prefix_ + "/"), std::string::npos) << "process left: pid " << name << "\n" << cg;
+        }
+    }
+
+    std::vector<unsigned> ids_;
+    static inline TempDir* root_ = nullptr;
+    static inline std::string prefix_;
+};
+
+}  // namespace bctest

@@ -1,0 +1,286 @@
+// The container lifecycle on the busybox template, end to end, as root.
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <sstream>
+#include <fstream>
+#include <thread>
+
+#include "fixture.h"
+
+using namespace bctest;
+
+namespace {
+bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
+
+std::string hostname() {
+    char buf[256] = {};
+    ::gethostname(buf, sizeof buf - 1);
+    return buf;
+}
+}  // namespace
+
+TEST_F(BeanctlTest, FullLifecycle) {
+    std::string id = ct(1101);
+    auto r = beanctl({"create", id, "--ostemplate", "busybox", "--hostname", "bc-lifecycle"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(beanctl({"status", id}).out, "CTID 1101 exist unmounted down\n");
+    EXPECT_TRUE(std::filesystem::exists(lib() + "/private/1101/bin/busybox"));
+    EXPECT_TRUE(contains(slurp(etc() + "/ct/1101.conf"), "OSTEMPLATE=\"busybox\""));
+
+    r = beanctl({"start", id});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(beanctl({"status", id}).out, "CTID 1101 exist mounted running\n");
+    EXPECT_EQ(beanctl({"start", id}).code, 1) << "a second start is refused";
+
+    // PID 1 is the template's init, and no host process is visible.
+    r = beanctl({"exec", id, "ps", "-o", "pid,comm"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_TRUE(contains(r.out, "    1 init")) << r.out;
+    int lines = 0;
+    for (char c : r.out) lines += c == '\n';
+    EXPECT_LE(lines, 4) << "header, init, ps (and at most one more):\n" << r.out;
+    EXPECT_FALSE(contains(r.out, "bc_integration")) << r.out;
+    EXPECT_EQ(beanctl({"exec", id, "sh", "-c", "ls /proc | grep -c '^[0-9]'"}).out.size() <= 3, true);
+
+    // UTS: its own host name.
+    r = beanctl({"exec", id, "hostname"});
+    EXPECT_EQ(r.out, "bc-lifecycle\n");
+    EXPECT_NE(r.out, hostname() + "\n");
+
+    // IPC: a host segment is invisible inside (what ipcs reads; Debian's busybox-static
+    // has no ipcs applet).
+    int shm = ::shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+    ASSERT_GE(shm, 0);
+    auto count_segments = [](const std::string& table) {
+        int n = 0;
+        for (char c : table) n += c == '\n';
+        return n - 1;  // minus the header line
+    };
+    std::string host_table = slurp("/proc/sysvipc/shm");
+    r = beanctl({"exec", id, "cat", "/proc/sysvipc/shm"});
+    ::shmctl(shm, IPC_RMID, nullptr);
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_GE(count_segments(host_table), 1) << host_table;
+    EXPECT_EQ(count_segments(r.out), 0) << r.out;
+
+    // Network: only lo, and it is up.
+    r = beanctl({"exec", id, "cat", "/proc/net/dev"});
+    EXPECT_TRUE(contains(r.out, "lo:")) << r.out;
+    int ifaces = 0;
+    for (size_t p = 0; (p = r.out.find(':', p)) != std::string::npos; ++p) ++ifaces;
+    EXPECT_EQ(ifaces, 1) << r.out;
+    EXPECT_EQ(beanctl({"exec", id, "ping", "-c", "1", "-W", "2", "127.0.0.1"}).code, 0);
+
+    // Root: pivot_root'ed, read-only /sys, minimal /dev.
+    r = beanctl({"exec", id, "ls", "/dev"});
+    for (const char* d : {"null", "zero", "full", "random", "urandom", "tty", "ptmx", "pts", "shm"})
+        EXPECT_TRUE(contains(r.out, d)) << d << " missing: " << r.out;
+    EXPECT_FALSE(contains(r.out, "sda")) << r.out;
+    EXPECT_NE(beanctl({"exec", id, "touch", "/sys/x"}).code, 0);
+    // pivot_root: "/" is the container's root mount, and no host path is mounted inside.
+    r = beanctl({"exec", id, "cat", "/proc/self/mountinfo"});
+    int root_mounts = 0;
+    std::istringstream mi(r.out);
+    for (std::string line; std::getline(mi, line);) {
+        std::istringstream f(line);
+        std::string mid, parent, dev, mroot, mp;
+        f >> mid >> parent >> dev >> mroot >> mp;
+        root_mounts += mp == "/";
+        EXPECT_FALSE(contains(mp, root_->path())) << line;
+    }
+    EXPECT_EQ(root_mounts, 1) << r.out;
+    EXPECT_NE(beanctl({"exec", id, "ls", "/proc/1/root/var/lib"}).code, 0) << "no host /var/lib inside";
+
+    // Stdio and exit status pass through.
+    r = beanctl({"exec", id, "cat"}, "hello from the host\n");
+    EXPECT_EQ(r.out, "hello from the host\n");
+    EXPECT_EQ(beanctl({"exec", id, "sh", "-c", "echo oops >&2; exit 7"}).code, 7);
+    EXPECT_EQ(beanctl({"exec", id, "sh", "-c", "echo oops >&2; exit 7"}).err, "oops\n");
+    EXPECT_EQ(beanctl({"exec", id, "/no/such/cmd"}).code, 127);
+
+    // The container's processes are in its cgroups, in every hierarchy.
+    auto l = layout();
+    std::string init_pid = std::to_string(std::stoi(slurp(run_dir() + "/ct/1101/init")));
+    auto nodes = ct_nodes(1101);
+    EXPECT_EQ(nodes.size(), l.mode == bc::cgroup::Mode::hybrid ? 5u : 1u);
+    for (const auto& dir : nodes) {
+        std::string procs = slurp(dir + "/cgroup.procs");
+        EXPECT_TRUE(contains("\n" + procs, "\n" + init_pid + "\n")) << dir << ": " << procs;
+    }
+    // Its cgroup namespace is rooted at its own cgroup.
+    r = beanctl({"exec", id, "cat", "/proc/1/cgroup"});
+    EXPECT_TRUE(contains(r.out, "0::/\n")) << r.out;
+
+    auto j = beanctl({"list", "-o", "ctid,status,hostname", "--json"});
+    EXPECT_TRUE(contains(j.out, "\"hostname\": \"bc-lifecycle\"")) << j.out;
+    EXPECT_TRUE(contains(beanctl({"list"}).out, "running")) << beanctl({"list"}).out;
+
+    EXPECT_EQ(beanctl({"destroy", id}).code, 1) << "destroy refuses a running container";
+    r = beanctl({"stop", id});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(beanctl({"status", id}).out, "CTID 1101 exist unmounted down\n");
+    EXPECT_EQ(beanctl({"stop", id}).code, 1) << "stopping a stopped container is an error";
+    expect_nothing_left();
+
+    // restart works from down, and again from running
+    ASSERT_EQ(beanctl({"restart", id}).code, 0);
+    ASSERT_EQ(beanctl({"restart", id}).code, 0);
+    EXPECT_EQ(beanctl({"status", id}).out, "CTID 1101 exist mounted running\n");
+    ASSERT_EQ(beanctl({"stop", id, "--fast"}).code, 0);
+
+    r = beanctl({"destroy", id});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(beanctl({"status", id}).out, "CTID 1101 deleted unmounted down\n");
+    EXPECT_FALSE(std::filesystem::exists(lib() + "/private/1101"));
+    EXPECT_FALSE(std::filesystem::exists(lib() + "/root/1101"));
+    EXPECT_FALSE(std::filesystem::exists(etc() + "/ct/1101.conf"));
+    EXPECT_FALSE(std::filesystem::exists(run_dir() + "/ct/1101"));
+    EXPECT_FALSE(std::filesystem::exists(run_dir() + "/lock/1101.lock"));
+    EXPECT_EQ(beanctl({"destroy", id}).code, 1) << "destroying an unknown container is an error";
+}
+
+TEST_F(BeanctlTest, EnterGivesAShellOnAPty) {
+    std::string id = ct(1102);
+    ASSERT_EQ(beanctl({"create", id, "--hostname", "bc-enter"}).code, 0);
+    ASSERT_EQ(beanctl({"start", id}).code, 0);
+    auto r = beanctl({"enter", id}, "tty; hostname; exit 3\n");
+    EXPECT_EQ(r.code, 3) << r.out << r.err;
+    EXPECT_TRUE(contains(r.out, "/dev/pts/0")) << r.out;
+    EXPECT_TRUE(contains(r.out, "bc-enter")) << r.out;
+    r = beanctl({"enter", id, "--exec", "sh", "-c", "test -t 0 && echo is-a-tty"});
+    EXPECT_EQ(r.code, 0);
+    EXPECT_TRUE(contains(r.out, "is-a-tty")) << r.out;
+}
+
+TEST_F(BeanctlTest, FailedStartLeavesNothing) {
+    std::string id = ct(1103);
+    ASSERT_EQ(beanctl({"create", id}).code, 0);
+    std::ofstream(etc() + "/ct/1103.conf", std::ios::app) << "INIT=\"/sbin/no-such-init\"\n";
+    auto r = beanctl({"start", id});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_TRUE(contains(r.err, "exec /sbin/no-such-init")) << r.err;
+    EXPECT_EQ(beanctl({"status", id}).out, "CTID 1103 exist unmounted down\n");
+    expect_nothing_left();
+}
+
+TEST_F(BeanctlTest, StopKillsAfterTimeout) {
+    std::string id = ct(1104);
+    ASSERT_EQ(beanctl({"create", id}).code, 0);
+    // bcinit ignores SIGWINCH: the stop signal goes unanswered and the timeout must act.
+    std::ofstream(etc() + "/ct/1104.conf", std::ios::app) << "STOP_SIGNAL=\"WINCH\"\n";
+    ASSERT_EQ(beanctl({"start", id}).code, 0);
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = beanctl({"-v", "stop", id, "--timeout", "1"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_TRUE(contains(r.err, "did not stop within 1 s")) << r.err;
+    EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::seconds(1));
+    EXPECT_EQ(beanctl({"status", id}).out, "CTID 1104 exist unmounted down\n");
+}
+
+TEST_F(BeanctlTest, StrayProcessesAreKilledAtStop) {
+    std::string id = ct(1105);
+    ASSERT_EQ(beanctl({"create", id}).code, 0);
+    ASSERT_EQ(beanctl({"start", id}).code, 0);
+    // A daemon that leaves the exec's session keeps running inside after exec returns.
+    EXPECT_EQ(beanctl({"exec", id, "sh", "-c", "setsid sleep 1000 </dev/null >/dev/null 2>&1 &"}).code, 0);
+    auto ps = beanctl({"exec", id, "ps", "-o", "comm"});
+    EXPECT_TRUE(contains(ps.out, "sleep")) << ps.out;
+    ASSERT_EQ(beanctl({"stop", id}).code, 0);
+    expect_nothing_left();
+}
+
+TEST_F(BeanctlTest, LockSerializesOperations) {
+    std::string id = ct(1106);
+    ASSERT_EQ(beanctl({"create", id}).code, 0);
+    int fd = ::open((run_dir() + "/lock/1106.lock").c_str(), O_RDWR);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::flock(fd, LOCK_EX), 0);
+    auto r = beanctl({"start", id});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_TRUE(contains(r.err, "locked")) << r.err;
+    ::close(fd);  // the kernel releases it, as it would for a killed tool
+    EXPECT_EQ(beanctl({"start", id}).code, 0);
+}
+
+TEST_F(BeanctlTest, KillDuringCreateIsReportedAndCleanedUp) {
+    // A template that arrives through a FIFO: create blocks half-way through unpacking it,
+    // which is where the test kills the tool.
+    std::string id = ct(1107);
+    ASSERT_EQ(beanctl({"template", "build", "busybox"}).code, 0);
+    std::string fifo = template_dir() + "/slowpoke.tar.gz";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    std::string archive = slurp(template_dir() + "/busybox.tar.gz");
+    ASSERT_GT(archive.size(), 100000u);
+
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        std::vector<std::string> argv{BEANCTL_PATH, "create", id, "--ostemplate", "slowpoke"};
+        for (const auto& e : env()) ::putenv(const_cast<char*>((new std::string(e))->c_str()));
+        std::vector<char*> av;
+        for (auto& a : argv) av.push_back(a.data());
+        av.push_back(nullptr);
+        ::execv(av[0], av.data());
+        ::_exit(127);
+    }
+    int w = ::open(fifo.c_str(), O_WRONLY);
+    ASSERT_GE(w, 0);
+    // Half the archive, then wait until files appear in the private area.
+    ASSERT_EQ(::write(w, archive.data(), archive.size() / 2), static_cast<ssize_t>(archive.size() / 2));
+    std::string priv = lib() + "/private/1107";
+    for (int i = 0; i < 500 && !std::filesystem::exists(priv + "/bin"); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_TRUE(std::filesystem::exists(priv + "/bin"));
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    ::close(w);
+    ::unlink(fifo.c_str());
+
+    auto st = beanctl({"status", id});
+    EXPECT_EQ(st.out, "CTID 1107 deleted unmounted down incomplete\n");
+    EXPECT_TRUE(contains(st.err, "destroy")) << st.err;
+    EXPECT_TRUE(contains(beanctl({"list", "-a"}).out, "incomplete"));
+    auto again = beanctl({"create", id});
+    EXPECT_EQ(again.code, 1) << "create refuses to build over leftovers";
+    EXPECT_TRUE(contains(again.err, "leftovers")) << again.err;
+    auto r = beanctl({"destroy", id});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(beanctl({"status", id}).out, "CTID 1107 deleted unmounted down\n");
+    EXPECT_FALSE(std::filesystem::exists(priv));
+}
+
+TEST_F(BeanctlTest, KillDuringStartIsCleanedUpByStop) {
+    std::string id = ct(1108);
+    ASSERT_EQ(beanctl({"create", id}).code, 0);
+    ASSERT_EQ(beanctl({"start", id}).code, 0);
+    // Simulate a tool killed after making cgroups and the mount but before init ran: take
+    // init away behind the tool's back.
+    int pid = std::stoi(slurp(run_dir() + "/ct/1108/init"));
+    ::kill(pid, SIGKILL);
+    for (int i = 0; i < 200 && std::filesystem::exists("/proc/" + std::to_string(pid) + "/ns"); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(beanctl({"status", id}).out, "CTID 1108 exist mounted down\n");
+    EXPECT_EQ(beanctl({"stop", id}).code, 0) << "stop cleans a container that died";
+    EXPECT_EQ(beanctl({"status", id}).out, "CTID 1108 exist unmounted down\n");
+    expect_nothing_left();
+}
+
+TEST_F(BeanctlTest, UnknownAndInvalidContainers) {
+    for (const char* cmd : {"start", "stop", "destroy", "umount"}) {
+        auto r = beanctl({cmd, "4242"});
+        EXPECT_EQ(r.code, 1) << cmd;
+        EXPECT_TRUE(contains(r.err, "4242")) << cmd << ": " << r.err;
+    }
+    EXPECT_EQ(beanctl({"exec", "4242", "true"}).code, 1);
+    EXPECT_EQ(beanctl({"start", "../4242"}).code, 2);
+    auto r = beanctl({"create", "4243", "--ostemplate", "no-such-template"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_TRUE(contains(r.err, "unknown template")) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(lib() + "/private/4243"));
+    EXPECT_FALSE(std::filesystem::exists(etc() + "/ct/4243.conf"));
+}

@@ -1,0 +1,195 @@
+#include "cgroup/ctgroup.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fmt/format.h>
+#include <sstream>
+#include <thread>
+
+#include "cgroup/files.h"
+#include "core/fs.h"
+#include "core/log.h"
+
+namespace bc::cgroup {
+
+namespace {
+std::string rel_prefix(const std::string& parent, const std::string& prefix) {
+    return parent.empty() ? prefix : parent + "/" + prefix;
+}
+
+// rmdir of a cgroup subtree, leaves first. Only directories: cgroupfs files go with them.
+Result<> rmdir_tree(const std::string& path) {
+    if (!fs::exists(path)) return {};
+    auto entries = fs::list_dir(path);
+    if (!entries) return entries.error().err == ENOENT ? Result<>() : std::unexpected(entries.error());
+    for (const auto& e : *entries) {
+        std::string p = path + "/" + e;
+        struct stat st;
+        if (::lstat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) BC_TRYV(rmdir_tree(p));
+    }
+    // A cgroup whose last process just exited can stay busy for a moment.
+    for (int i = 0; i < 50; ++i) {
+        if (::rmdir(path.c_str()) == 0 || errno == ENOENT) return {};
+        if (errno != EBUSY) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return fail_sys(fmt::format("removing cgroup {}", path));
+}
+
+// Removes a prefix node if nothing else is below it. Another container may be using it.
+void rmdir_prefix_if_empty(const std::string& path) {
+    if (::rmdir(path.c_str()) < 0 && errno != ENOENT && errno != EBUSY && errno != ENOTEMPTY)
+        log::debug("could not remove {}: {}", path, std::strerror(errno));
+}
+
+Result<> mkdir_node(const std::string& path) {
+    if (::mkdir(path.c_str(), 0755) < 0 && errno != EEXIST) return fail_sys(fmt::format("creating cgroup {}", path));
+    return {};
+}
+}  // namespace
+
+CtGroup::CtGroup(const Layout& layout, std::string parent, std::string prefix, Ctid id) : layout_(&layout) {
+    std::string rel = rel_prefix(parent, prefix);
+    v2_prefix_ = fs::join(layout.v2_mount, rel);
+    v2_path_ = fmt::format("{}/{}", v2_prefix_, id);
+    for (const auto& h : layout.v1) {
+        bool used = std::any_of(h.controllers.begin(), h.controllers.end(), [](const std::string& c) {
+            return std::find(std::begin(kControllers), std::end(kControllers), c) != std::end(kControllers);
+        });
+        if (!used) continue;
+        std::string hname;
+        for (const auto& c : h.controllers) hname += (hname.empty() ? "" : ",") + c;
+        std::string pfx = fs::join(h.mount, rel);
+        v1_prefixes_.push_back(pfx);
+        v1_.push_back(Node{hname, fmt::format("{}/{}", pfx, id)});
+    }
+}
+
+std::vector<Node> CtGroup::nodes() const {
+    std::vector<Node> out{Node{"cgroup2", v2_path_}};
+    out.insert(out.end(), v1_.begin(), v1_.end());
+    return out;
+}
+
+std::string CtGroup::node_of(std::string_view controller) const {
+    for (const auto& n : v1_) {
+        std::istringstream in(n.hierarchy);
+        std::string c;
+        while (std::getline(in, c, ','))
+            if (c == controller) return n.path;
+    }
+    return v2_path_;
+}
+
+Result<> CtGroup::create() {
+    // The parent must exist already (it is the admin's or systemd's); only the prefix and the
+    // container's node are ours.
+    std::string v2_parent = v2_prefix_.substr(0, v2_prefix_.rfind('/'));
+    if (!fs::is_dir(v2_parent)) return fail(fmt::format("cgroup parent {} does not exist", v2_parent));
+    for (int attempt = 0;; ++attempt) {
+        BC_TRYV(mkdir_node(v2_prefix_));
+        // Let the prefix hand the controllers it has on to the containers.
+        std::string avail;
+        if (auto r = fs::read_file(fs::join(v2_prefix_, file::controllers)); r) avail = *r;
+        std::string enable;
+        for (auto c : {"memory", "pids", "cpu"}) {
+            std::istringstream in(avail);
+            std::string w;
+            while (in >> w)
+                if (w == c) enable += fmt::format("+{} ", c);
+        }
+        if (!enable.empty()) {
+            enable.pop_back();
+            if (auto r = fs::write_existing(fs::join(v2_prefix_, file::subtree_control), enable); !r)
+                log::warn("{}", r.error().msg);
+        }
+        if (::mkdir(v2_path_.c_str(), 0755) == 0 || errno == EEXIST) break;
+        // A concurrent stop may have removed the empty prefix between the two mkdirs.
+        if (errno != ENOENT || attempt > 3) return fail_sys(fmt::format("creating cgroup {}", v2_path_));
+    }
+    for (size_t i = 0; i < v1_.size(); ++i) {
+        for (int attempt = 0;; ++attempt) {
+            BC_TRYV(mkdir_node(v1_prefixes_[i]));
+            if (::mkdir(v1_[i].path.c_str(), 0755) == 0 || errno == EEXIST) break;
+            if (errno != ENOENT || attempt > 3) return fail_sys(fmt::format("creating cgroup {}", v1_[i].path));
+        }
+    }
+    return {};
+}
+
+Result<> CtGroup::attach(pid_t pid) const {
+    std::string p = std::to_string(pid);
+    for (const auto& n : nodes()) BC_TRYV(fs::write_existing(fs::join(n.path, file::procs), p));
+    return {};
+}
+
+Result<std::vector<pid_t>> CtGroup::procs() const {
+    std::vector<pid_t> out;
+    std::vector<std::string> stack{v2_path_};
+    while (!stack.empty()) {
+        std::string dir = stack.back();
+        stack.pop_back();
+        std::string text;
+        auto r = fs::read_file_if_exists(fs::join(dir, file::procs), text);
+        if (!r) return std::unexpected(r.error());
+        if (!*r) continue;
+        std::istringstream in(text);
+        pid_t p;
+        while (in >> p) out.push_back(p);
+        auto entries = fs::list_dir(dir);
+        if (!entries) continue;
+        for (const auto& e : *entries)
+            if (fs::is_dir(dir + "/" + e)) stack.push_back(dir + "/" + e);
+    }
+    return out;
+}
+
+Result<bool> CtGroup::populated() const {
+    std::string text;
+    auto r = fs::read_file_if_exists(fs::join(v2_path_, file::events), text);
+    if (!r) return std::unexpected(r.error());
+    if (!*r) return false;
+    return text.find("populated 1") != std::string::npos;
+}
+
+Result<> CtGroup::kill_all(unsigned timeout_ms) const {
+    if (!fs::exists(v2_path_)) return {};
+    const bool have_kill = fs::exists(fs::join(v2_path_, file::kill));
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (;;) {
+        if (!BC_TRY(populated())) return {};
+        if (have_kill) {
+            BC_TRYV(fs::write_existing(fs::join(v2_path_, file::kill), "1"));
+        } else {
+            for (pid_t p : BC_TRY(procs())) ::kill(p, SIGKILL);
+        }
+        if (std::chrono::steady_clock::now() > deadline)
+            return fail(fmt::format("processes remain in {} after SIGKILL", v2_path_));
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+}
+
+Result<> CtGroup::remove() const {
+    for (const auto& n : nodes()) BC_TRYV(rmdir_tree(n.path));
+    rmdir_prefix_if_empty(v2_prefix_);
+    for (const auto& p : v1_prefixes_) rmdir_prefix_if_empty(p);
+    return {};
+}
+
+bool CtGroup::exists() const {
+    if (fs::exists(v2_path_)) return true;
+    return std::any_of(v1_.begin(), v1_.end(), [](const Node& n) { return fs::exists(n.path); });
+}
+
+Result<std::uint64_t> CtGroup::id() const {
+    // On 64-bit kernels the kernfs node id is the inode number of the cgroup directory.
+    struct stat st;
+    if (::stat(v2_path_.c_str(), &st) < 0) return fail_sys(fmt::format("stat {}", v2_path_));
+    return static_cast<std::uint64_t>(st.st_ino);
+}
+
+}  // namespace bc::cgroup

@@ -1,0 +1,61 @@
+// A container's cgroups: one node in cgroup2 (where BPF programs attach and whose id
+// registers the container) and, on hybrid hosts, one node in each v1 hierarchy that holds a
+// controller the container uses. All below <parent>/<prefix>/<CTID>.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cgroup/layout.h"
+#include "config/ctid.h"
+#include "core/error.h"
+
+namespace bc::cgroup {
+
+struct Node {
+    std::string hierarchy;  // "cgroup2" or the v1 controllers joined by ','
+    std::string path;       // absolute path of the node
+};
+
+class CtGroup {
+public:
+    CtGroup(const Layout& layout, std::string parent, std::string prefix, Ctid id);
+
+    // Creates the prefix node (enabling the controllers it may delegate, in cgroup2) and the
+    // container's node in every hierarchy. Existing nodes are reused.
+    Result<> create();
+    // Moves a process (0 = the caller) into every node.
+    Result<> attach(pid_t pid) const;
+    // Every process in the container's cgroup2 subtree.
+    Result<std::vector<pid_t>> procs() const;
+    // True when any process is in the subtree (cgroup.events "populated").
+    Result<bool> populated() const;
+    // SIGKILL to every process in the subtree (cgroup.kill, or signals where it is missing),
+    // then waits until it is empty (at most timeout_ms).
+    Result<> kill_all(unsigned timeout_ms = 5000) const;
+    // Removes the container's nodes (and sub-cgroups it made) and the prefix when empty.
+    // Missing nodes are fine.
+    Result<> remove() const;
+    bool exists() const;
+    // The cgroup2 id (kernfs node id), what BPF's bpf_get_current_cgroup_id() returns.
+    Result<std::uint64_t> id() const;
+
+    const std::string& v2_path() const { return v2_path_; }
+    const std::vector<Node>& v1_nodes() const { return v1_; }
+    // Path of the node holding a controller's files ("memory", "pids", ...).
+    std::string node_of(std::string_view controller) const;
+    // Every node, cgroup2 first.
+    std::vector<Node> nodes() const;
+
+private:
+    const Layout* layout_;
+    std::string v2_prefix_;   // <v2 mount>/<parent>/<prefix>
+    std::string v2_path_;     // <v2_prefix>/<ctid>
+    std::vector<Node> v1_;    // nodes in the v1 hierarchies, same relative path
+    std::vector<std::string> v1_prefixes_;
+};
+
+}  // namespace bc::cgroup

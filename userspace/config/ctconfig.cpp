@@ -1,0 +1,141 @@
+#include "config/ctconfig.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <cstring>
+#include <fmt/format.h>
+
+#include "acct/resources.h"
+
+namespace bc {
+
+bool valid_hostname(std::string_view h) {
+    if (h.empty() || h.size() > 253) return false;
+    size_t pos = 0;
+    while (pos <= h.size()) {
+        size_t dot = h.find('.', pos);
+        if (dot == std::string_view::npos) dot = h.size();
+        std::string_view label = h.substr(pos, dot - pos);
+        if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+        for (char c : label)
+            if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-')) return false;
+        pos = dot + 1;
+    }
+    return true;
+}
+
+bool valid_template_name(std::string_view t) {
+    if (t.empty() || t.size() > 64) return false;
+    if (!(std::islower(static_cast<unsigned char>(t[0])) || std::isdigit(static_cast<unsigned char>(t[0])))) return false;
+    for (char c : t)
+        if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '.' ||
+              c == '_' || c == '-'))
+            return false;
+    return true;
+}
+
+Result<int> parse_signal(std::string_view s) {
+    std::string_view n = s;
+    if (n.starts_with("SIG")) n.remove_prefix(3);
+    int v = 0;
+    if (!n.empty() && std::isdigit(static_cast<unsigned char>(n[0]))) {
+        auto [p, ec] = std::from_chars(n.data(), n.data() + n.size(), v);
+        if (ec == std::errc() && p == n.data() + n.size() && v > 0 && v < NSIG) return v;
+        return fail(fmt::format("invalid signal '{}'", s));
+    }
+    if (n.starts_with("RTMIN")) {
+        int off = 0;
+        if (n.size() > 5) {
+            if (n[5] != '+') return fail(fmt::format("invalid signal '{}'", s));
+            auto tail = n.substr(6);
+            auto [p, ec] = std::from_chars(tail.data(), tail.data() + tail.size(), off);
+            if (ec != std::errc() || p != tail.data() + tail.size()) return fail(fmt::format("invalid signal '{}'", s));
+        }
+        if (SIGRTMIN + off > SIGRTMAX || off < 0) return fail(fmt::format("invalid signal '{}'", s));
+        return SIGRTMIN + off;
+    }
+    for (int i = 1; i < SIGRTMIN; ++i) {
+        const char* abbrev = ::sigabbrev_np(i);
+        if (abbrev && n == abbrev) return i;
+    }
+    return fail(fmt::format("invalid signal '{}'", s));
+}
+
+std::string signal_name(int sig) {
+    if (sig >= SIGRTMIN && sig <= SIGRTMAX) return sig == SIGRTMIN ? "RTMIN" : fmt::format("RTMIN+{}", sig - SIGRTMIN);
+    const char* abbrev = ::sigabbrev_np(sig);
+    return abbrev ? abbrev : std::to_string(sig);
+}
+
+Result<CtConfig> CtConfig::from_file(ConfFile f, Ctid id, const Settings& s) {
+    CtConfig c;
+    c.id = id;
+    auto where = [&](std::string_view key) { return fmt::format("{}:{}", f.name(), f.line_of(key)); };
+    c.ostemplate = f.get("OSTEMPLATE").value_or("");
+    if (!valid_template_name(c.ostemplate))
+        return fail(fmt::format("{}: OSTEMPLATE '{}' is not a valid template name", where("OSTEMPLATE"), c.ostemplate));
+    c.hostname = f.get("HOSTNAME").value_or(fmt::format("ct{}", id));
+    if (!valid_hostname(c.hostname))
+        return fail(fmt::format("{}: HOSTNAME '{}' is not a valid host name", where("HOSTNAME"), c.hostname));
+    c.ve_root = expand_veid(f.get("VE_ROOT").value_or(s.ve_root), id);
+    c.ve_private = expand_veid(f.get("VE_PRIVATE").value_or(s.ve_private), id);
+    for (auto [val, key] : {std::pair{&c.ve_root, "VE_ROOT"}, {&c.ve_private, "VE_PRIVATE"}}) {
+        if (val->empty() || (*val)[0] != '/' || val->find("/..") != std::string::npos)
+            return fail(fmt::format("{}: {} must be an absolute path without '..'", where(key), key));
+    }
+    if (auto v = f.get("INIT")) {
+        if (v->empty() || (*v)[0] != '/') return fail(fmt::format("{}: INIT must be an absolute path", where("INIT")));
+        c.init = *v;
+    }
+    if (auto v = f.get("STOP_SIGNAL")) {
+        auto sig = parse_signal(*v);
+        if (!sig) return fail(sig.error().wrap(where("STOP_SIGNAL")));
+        c.stop_signal = *sig;
+    }
+    if (auto v = f.get("STOP_TIMEOUT")) {
+        unsigned t = 0;
+        auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), t);
+        if (ec != std::errc() || p != v->data() + v->size() || t == 0 || t > 86400)
+            return fail(fmt::format("{}: STOP_TIMEOUT must be a number of seconds from 1 to 86400", where("STOP_TIMEOUT")));
+        c.stop_timeout = t;
+    }
+    const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+    for (const auto& r : acct::resources()) {
+        if (r.unit == BC_UNIT_NONE) continue;
+        if (auto v = f.get(r.config_key)) {
+            auto l = parse_limit(*v, r.unit, page);
+            if (!l) return fail(l.error().wrap(fmt::format("{}: {}", where(r.config_key), r.config_key)));
+            c.limits[r.id] = *l;
+        }
+    }
+    c.file = std::move(f);
+    return c;
+}
+
+Result<CtConfig> CtConfig::load(Ctid id, const Settings& s) {
+    auto f = ConfFile::load(s.ct_conf_path(id));
+    if (!f) {
+        if (f.error().err == ENOENT) return fail(Error{ENOENT, fmt::format("container {} does not exist", id)});
+        return std::unexpected(f.error());
+    }
+    return from_file(std::move(*f), id, s);
+}
+
+Result<> CtConfig::save(const Settings& s) {
+    file.set("OSTEMPLATE", ostemplate);
+    file.set("HOSTNAME", hostname);
+    if (ve_root != s.ve_root_of(id)) file.set("VE_ROOT", ve_root);
+    if (ve_private != s.ve_private_of(id)) file.set("VE_PRIVATE", ve_private);
+    file.set("INIT", init);
+    file.set("STOP_SIGNAL", signal_name(stop_signal));
+    if (stop_timeout) file.set("STOP_TIMEOUT", std::to_string(stop_timeout));
+    for (const auto& r : acct::resources()) {
+        if (r.unit == BC_UNIT_NONE) continue;
+        if (limits[r.id]) file.set(r.config_key, format_limit(*limits[r.id]));
+    }
+    return file.save(s.ct_conf_path(id));
+}
+
+}  // namespace bc

@@ -1,0 +1,44 @@
+// One container's configuration file (<conf_dir>/ct/<CTID>.conf), validated on load.
+#pragma once
+
+#include <array>
+#include <optional>
+#include <string>
+
+#include "beancounter_abi.h"
+#include "config/conffile.h"
+#include "config/ctid.h"
+#include "config/limits.h"
+#include "config/settings.h"
+
+namespace bc {
+
+struct CtConfig {
+    Ctid id = 0;
+    std::string ostemplate;
+    std::string hostname;
+    std::string ve_root;      // expanded
+    std::string ve_private;   // expanded
+    std::string init = "/sbin/init";
+    int stop_signal = 15;     // SIGTERM; systemd-style inits want SIGRTMIN+3
+    unsigned stop_timeout = 0;  // 0 = the global default
+    std::array<std::optional<Limit>, BC_RES_COUNT> limits{};  // from NUMPROC="b:l" etc.
+    ConfFile file;            // the text as read, for saving back with comments
+
+    // Parses a loaded file with the global defaults for paths.
+    static Result<CtConfig> from_file(ConfFile f, Ctid id, const Settings& s);
+    static Result<CtConfig> load(Ctid id, const Settings& s);
+    // Writes every field back into `file` and saves it atomically.
+    Result<> save(const Settings& s);
+};
+
+// Host names as in RFC 1123: labels of [A-Za-z0-9-], not starting or ending with '-', 1-63
+// characters each, 253 in all.
+bool valid_hostname(std::string_view h);
+// Template names: [a-z0-9][a-z0-9._-]*, at most 64 characters.
+bool valid_template_name(std::string_view t);
+// Signal by name ("TERM", "SIGTERM", "RTMIN+3") or number.
+Result<int> parse_signal(std::string_view s);
+std::string signal_name(int sig);
+
+}  // namespace bc

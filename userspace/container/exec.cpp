@@ -1,0 +1,190 @@
+#include "container/exec.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fmt/format.h>
+
+#include "container/state.h"
+#include "core/proc.h"
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+
+namespace bc::container {
+
+namespace {
+constexpr int kJoin = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWCGROUP;
+
+const char* const kEnv[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root",
+                            "container=beancounter", nullptr};
+
+// Joins the container. After this the caller's mount namespace, root and cwd are the
+// container's; its next child is in the container's PID namespace.
+Result<> join(const Settings& s, const cgroup::CtGroup& cg, const CtConfig& ct) {
+    auto init = BC_TRY(find_init(s, ct.id));
+    if (!init) return fail(fmt::format("container {} is not running", ct.id));
+    // Nothing in the container may ptrace or read the memory of this host-privileged process.
+    if (::prctl(PR_SET_DUMPABLE, 0) < 0) return fail_sys("prctl(PR_SET_DUMPABLE)");
+    if (auto r = cg.attach(0); !r) return std::unexpected(r.error().wrap("joining the container's cgroups"));
+    if (::setns(init->pidfd.get(), kJoin) < 0) return fail_sys(fmt::format("joining the namespaces of container {}", ct.id));
+    return {};
+}
+
+std::vector<char*> make_argv(const std::vector<std::string>& argv) {
+    std::vector<char*> v;
+    for (const auto& a : argv) v.push_back(const_cast<char*>(a.c_str()));
+    v.push_back(nullptr);
+    return v;
+}
+
+[[noreturn]] void exec_child(const std::vector<std::string>& argv, const char* term) {
+    if (::chdir("/") < 0) ::_exit(126);
+    std::vector<const char*> env(std::begin(kEnv), std::end(kEnv) - 1);
+    std::string t = term ? fmt::format("TERM={}", term) : std::string();
+    if (term) env.push_back(t.c_str());
+    env.push_back(nullptr);
+    auto av = make_argv(argv);
+    // execvpe searches the PATH given in the new environment.
+    ::execvpe(av[0], av.data(), const_cast<char* const*>(env.data()));
+    int e = errno;
+    std::string msg = fmt::format("beanctl: {}: {}\n", argv[0], std::strerror(e));
+    (void)!::write(2, msg.data(), msg.size());
+    ::_exit(e == ENOENT ? 127 : 126);
+}
+
+// Waits for the child while forwarding termination signals to it.
+int wait_forwarding(pid_t child) {
+    sigset_t set, old;
+    sigemptyset(&set);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH}) sigaddset(&set, sig);
+    sigprocmask(SIG_BLOCK, &set, &old);
+    int code = 1;
+    for (;;) {
+        int st;
+        pid_t r = ::waitpid(child, &st, WNOHANG);
+        if (r == child) {
+            code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+            break;
+        }
+        struct timespec ts{0, 50 * 1000 * 1000};
+        int sig = ::sigtimedwait(&set, nullptr, &ts);
+        // Interactive ^C reaches the child directly (same process group); the rest is passed on.
+        if (sig == SIGTERM || sig == SIGHUP) ::kill(child, sig);
+    }
+    sigprocmask(SIG_SETMASK, &old, nullptr);
+    return code;
+}
+}  // namespace
+
+Result<int> exec_in(const Settings& s, const cgroup::CtGroup& cg, const CtConfig& ct, const std::vector<std::string>& argv) {
+    if (argv.empty()) return fail("no command given");
+    BC_TRYV(join(s, cg, ct));
+    pid_t pid = ::fork();
+    if (pid < 0) return fail_sys("fork");
+    if (pid == 0) {
+        proc::close_fds_from(3);
+        exec_child(argv, std::getenv("TERM"));
+    }
+    return wait_forwarding(pid);
+}
+
+namespace {
+// Copies between the caller's terminal and the pty master until the shell is gone.
+void relay(int master, pid_t child) {
+    bool in_open = true;
+    for (;;) {
+        struct pollfd p[2] = {{master, POLLIN, 0}, {in_open ? 0 : -1, POLLIN, 0}};
+        int r = ::poll(p, 2, 200);
+        if (r < 0 && errno != EINTR) break;
+        if (r <= 0) {
+            if (::waitpid(child, nullptr, WNOHANG | WNOWAIT) == child) {
+                // Drain what the shell printed last.
+                char buf[4096];
+                ssize_t n;
+                int fl = ::fcntl(master, F_GETFL);
+                ::fcntl(master, F_SETFL, fl | O_NONBLOCK);
+                while ((n = ::read(master, buf, sizeof buf)) > 0) (void)!::write(1, buf, static_cast<size_t>(n));
+                break;
+            }
+            continue;
+        }
+        char buf[4096];
+        if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+            ssize_t n = ::read(master, buf, sizeof buf);
+            if (n <= 0) break;  // EIO: the slave side is closed, the shell is gone
+            (void)!::write(1, buf, static_cast<size_t>(n));
+        }
+        if (in_open && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+            ssize_t n = ::read(0, buf, sizeof buf);
+            if (n <= 0) {
+                // End of a non-terminal stdin: an EOF character ends the shell's input.
+                in_open = false;
+                char eof = 4;
+                (void)!::write(master, &eof, 1);
+            } else {
+                (void)!::write(master, buf, static_cast<size_t>(n));
+            }
+        }
+    }
+}
+}  // namespace
+
+Result<int> enter(const Settings& s, const cgroup::CtGroup& cg, const CtConfig& ct, const std::vector<std::string>& argv) {
+    BC_TRYV(join(s, cg, ct));
+    // The pty comes from the container's own devpts, so the shell's terminal is the container's.
+    Fd master(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!master) return fail_sys("opening /dev/ptmx in the container");
+    int unlock = 0;
+    if (::ioctl(master.get(), TIOCSPTLCK, &unlock) < 0) return fail_sys("unlocking the pty");
+    // TIOCGPTPEER opens the slave through the master: no path in the container is trusted.
+    Fd slave(::ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!slave) return fail_sys("opening the pty's slave");
+
+    const bool tty = ::isatty(0);
+    struct termios saved{};
+    if (tty) {
+        struct winsize ws{};
+        if (::ioctl(0, TIOCGWINSZ, &ws) == 0) ::ioctl(slave.get(), TIOCSWINSZ, &ws);
+        ::tcgetattr(0, &saved);
+    }
+    std::vector<std::string> cmd = argv;
+    if (cmd.empty()) cmd = {"/bin/sh", "-l"};
+    pid_t pid = ::fork();
+    if (pid < 0) return fail_sys("fork");
+    if (pid == 0) {
+        master.reset();
+        if (::setsid() < 0 || ::ioctl(slave.get(), TIOCSCTTY, 0) < 0) ::_exit(126);
+        for (int fd = 0; fd < 3; ++fd) ::dup2(slave.get(), fd);
+        proc::close_fds_from(3);
+        const char* term = std::getenv("TERM");
+        exec_child(cmd, term ? term : "xterm");
+    }
+    slave.reset();
+    if (tty) {
+        struct termios raw = saved;
+        ::cfmakeraw(&raw);
+        ::tcsetattr(0, TCSANOW, &raw);
+    }
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGQUIT);
+    sigprocmask(SIG_BLOCK, &set, &old);
+    relay(master.get(), pid);
+    if (tty) ::tcsetattr(0, TCSANOW, &saved);
+    sigprocmask(SIG_SETMASK, &old, nullptr);
+    auto code = proc::wait_exit_code(pid);
+    return code;
+}
+
+}  // namespace bc::container

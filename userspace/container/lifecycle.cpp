@@ -1,0 +1,221 @@
+#include "container/lifecycle.h"
+
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fmt/format.h>
+
+#include "container/archive.h"
+#include "container/lock.h"
+#include "container/runtime.h"
+#include "container/template.h"
+#include "core/fs.h"
+#include "core/log.h"
+#include "core/proc.h"
+
+namespace bc::container {
+
+Result<> Manager::create(Ctid id, const CreateOptions& o) {
+    auto lock = BC_TRY(CtLock::acquire(s_, id));
+    auto st = BC_TRY(status(id));
+    if (st.exists) return fail(Error{EEXIST, fmt::format("container {} already exists", id)});
+    if (st.incomplete)
+        return fail(Error{EEXIST, fmt::format("container {} has leftovers of an interrupted operation ({}); "
+                                              "run 'beanctl destroy {}' first",
+                                              id, st.ve_private, id)});
+    std::string tname = o.ostemplate.empty() ? s_.default_template : o.ostemplate;
+    auto tinfo = BC_TRY(template_info(s_, tname));
+    std::string hostname = o.hostname.empty() ? fmt::format("ct{}", id) : o.hostname;
+    if (!valid_hostname(hostname)) return fail(fmt::format("invalid host name '{}'", hostname));
+
+    auto archive = BC_TRY(ensure_template(s_, tname));
+
+    CtConfig ct;
+    ct.id = id;
+    ct.ostemplate = tname;
+    ct.hostname = hostname;
+    ct.ve_root = s_.ve_root_of(id);
+    ct.ve_private = s_.ve_private_of(id);
+    ct.init = tinfo.init;
+    ct.stop_signal = tinfo.stop_signal;
+
+    // The private area first, the config last: a create killed half-way leaves no config, and
+    // status reports the leftover as incomplete until destroy removes it.
+    const std::string& priv = ct.ve_private;
+    BC_TRYV(fs::mkdir_p(priv.substr(0, priv.rfind('/')), 0700));
+    if (::mkdir(priv.c_str(), 0755) < 0) return fail_sys(fmt::format("creating the private area {}", priv));
+    auto undo = [&](Error e) -> Result<> {
+        if (auto r = fs::remove_tree(priv); !r) log::warn("cleaning up: {}", r.error().msg);
+        return std::unexpected(std::move(e));
+    };
+    log::info("unpacking template {} into {}", tname, priv);
+    if (auto r = unpack(archive, priv); !r) return undo(r.error().wrap(fmt::format("unpacking {}", archive)));
+    ct.file = ConfFile::parse(fmt::format("# beancounter container {}\n", id), s_.ct_conf_path(id)).value();
+    if (auto r = fs::mkdir_p(s_.ct_conf_dir()); !r) return undo(r.error());
+    if (auto r = ct.save(s_); !r) return undo(r.error());
+    return {};
+}
+
+Result<bool> Manager::mount_root(const CtConfig& ct) {
+    if (BC_TRY(fs::is_mount_point(ct.ve_root))) return false;
+    if (!fs::is_dir(ct.ve_private)) return fail(fmt::format("private area {} of container {} is missing", ct.ve_private, ct.id));
+    BC_TRYV(fs::mkdir_p(ct.ve_root, 0755));
+    if (::mount(ct.ve_private.c_str(), ct.ve_root.c_str(), nullptr, MS_BIND, nullptr) < 0)
+        return fail_sys(fmt::format("mounting {} on {}", ct.ve_private, ct.ve_root));
+    // Private propagation: host mounts below it do not enter the container, nor the reverse.
+    if (::mount(nullptr, ct.ve_root.c_str(), nullptr, MS_PRIVATE, nullptr) < 0) {
+        int e = errno;
+        ::umount2(ct.ve_root.c_str(), MNT_DETACH);
+        return fail_sys(e, fmt::format("making {} private", ct.ve_root));
+    }
+    return true;
+}
+
+Result<> Manager::umount_root(const std::string& ve_root) {
+    if (!BC_TRY(fs::is_mount_point(ve_root))) return {};
+    if (::umount2(ve_root.c_str(), 0) < 0) {
+        if (errno != EBUSY) return fail_sys(fmt::format("unmounting {}", ve_root));
+        log::debug("{} busy, detaching it", ve_root);
+        if (::umount2(ve_root.c_str(), MNT_DETACH) < 0) return fail_sys(fmt::format("unmounting {}", ve_root));
+    }
+    return {};
+}
+
+Result<> Manager::teardown(Ctid id, const std::string& ve_root, bool skip_umount) {
+    auto cg = ct_cgroup(l_, s_, id);
+    BC_TRYV(cg.kill_all());
+    BC_TRYV(cg.remove());
+    if (!skip_umount) BC_TRYV(umount_root(ve_root));
+    remove_init_record(s_, id);
+    return {};
+}
+
+Result<> Manager::start(Ctid id) {
+    auto lock = BC_TRY(CtLock::acquire(s_, id));
+    auto ct = BC_TRY(CtConfig::load(id, s_));
+    auto st = BC_TRY(status(id));
+    if (st.running) return fail(Error{EALREADY, fmt::format("container {} is already running", id)});
+    auto cg = ct_cgroup(l_, s_, id);
+    // Leftovers of a start that was killed half-way: processes and cgroups of ours.
+    if (cg.exists()) {
+        log::info("removing leftovers of an earlier start of container {}", id);
+        BC_TRYV(teardown(id, ct.ve_root, true));
+    }
+    const bool mounted_now = BC_TRY(mount_root(ct));
+    auto undo = [&](Error e) -> Result<> {
+        if (auto r = cg.kill_all(); !r) log::warn("cleaning up: {}", r.error().msg);
+        if (auto r = cg.remove(); !r) log::warn("cleaning up: {}", r.error().msg);
+        if (mounted_now)
+            if (auto r = umount_root(ct.ve_root); !r) log::warn("cleaning up: {}", r.error().msg);
+        remove_init_record(s_, id);
+        return std::unexpected(std::move(e));
+    };
+    if (auto r = cg.create(); !r) return undo(r.error());
+    if (auto r = fs::mkdir_p(s_.ct_run_dir(id), 0700); !r) return undo(r.error());
+
+    SpawnRequest req;
+    req.ct = &ct;
+    req.cgroup = &cg;
+    req.rootfs = ct.ve_root;
+    req.console_log = console_log_path(s_, id);
+    req.on_spawned = [&](pid_t pid) -> Result<> {
+        auto t = BC_TRY(proc::start_time(pid));
+        return write_init_record(s_, id, InitRecord{pid, t});
+    };
+    auto pid = spawn_init(req);
+    if (!pid) return undo(pid.error().wrap(fmt::format("starting container {}", id)));
+    log::info("container {} started, init is host pid {}", id, *pid);
+    return {};
+}
+
+Result<> Manager::stop(Ctid id, const StopOptions& o) {
+    auto lock = BC_TRY(CtLock::acquire(s_, id));
+    auto st = BC_TRY(status(id));
+    if (!st.exists && !st.incomplete) return fail(Error{ENOENT, fmt::format("container {} does not exist", id)});
+    int stop_signal = SIGTERM;
+    unsigned timeout = o.timeout ? o.timeout : s_.stop_timeout;
+    if (st.exists) {
+        auto ct = BC_TRY(CtConfig::load(id, s_));
+        stop_signal = ct.stop_signal;
+        if (!o.timeout && ct.stop_timeout) timeout = ct.stop_timeout;
+    }
+    auto cg = ct_cgroup(l_, s_, id);
+    if (!st.running && !st.mounted && !cg.exists())
+        return fail(Error{ESRCH, fmt::format("container {} is not running", id)});
+    if (auto init = BC_TRY(find_init(s_, id))) {
+        if (!o.fast) {
+            log::info("sending SIG{} to init of container {}", signal_name(stop_signal), id);
+            BC_TRYV(proc::pidfd_signal(init->pidfd, stop_signal));
+            if (!BC_TRY(proc::pidfd_wait(init->pidfd, static_cast<int>(timeout) * 1000)))
+                log::warn("container {} did not stop within {} s; killing it", id, timeout);
+        }
+        // SIGKILL to PID 1 of a PID namespace kills every process in it.
+        BC_TRYV(proc::pidfd_signal(init->pidfd, SIGKILL));
+        BC_TRYV(proc::pidfd_wait(init->pidfd, 5000));
+    }
+    return teardown(id, st.ve_root, o.skip_umount);
+}
+
+Result<> Manager::restart(Ctid id, const StopOptions& o) {
+    auto st = BC_TRY(status(id));
+    if (st.running) BC_TRYV(stop(id, o));
+    return start(id);
+}
+
+Result<> Manager::destroy(Ctid id) {
+    auto lock = BC_TRY(CtLock::acquire(s_, id));
+    auto st = BC_TRY(status(id));
+    if (!st.exists && !st.incomplete) return fail(Error{ENOENT, fmt::format("container {} does not exist", id)});
+    if (st.running) return fail(Error{EBUSY, fmt::format("container {} is running; stop it first", id)});
+    BC_TRYV(teardown(id, st.ve_root, false));
+    BC_TRYV(fs::remove_tree(st.ve_private));
+    if (fs::is_dir(st.ve_root) && ::rmdir(st.ve_root.c_str()) < 0 && errno != ENOENT)
+        return fail_sys(fmt::format("removing {}", st.ve_root));
+    BC_TRYV(fs::remove_tree(s_.ct_run_dir(id)));
+    if (::unlink(s_.ct_conf_path(id).c_str()) < 0 && errno != ENOENT)
+        return fail_sys(fmt::format("removing {}", s_.ct_conf_path(id)));
+    lock.remove();
+    return {};
+}
+
+Result<> Manager::mount(Ctid id) {
+    auto lock = BC_TRY(CtLock::acquire(s_, id));
+    auto ct = BC_TRY(CtConfig::load(id, s_));
+    if (!BC_TRY(mount_root(ct))) return fail(Error{EBUSY, fmt::format("container {} is already mounted", id)});
+    return {};
+}
+
+Result<> Manager::umount(Ctid id) {
+    auto lock = BC_TRY(CtLock::acquire(s_, id));
+    auto st = BC_TRY(status(id));
+    if (!st.exists) return fail(Error{ENOENT, fmt::format("container {} does not exist", id)});
+    if (st.running) return fail(Error{EBUSY, fmt::format("container {} is running; stop it first", id)});
+    if (!st.mounted) return fail(Error{EINVAL, fmt::format("container {} is not mounted", id)});
+    return umount_root(st.ve_root);
+}
+
+Result<CtStatus> Manager::status(Ctid id) const { return container::status(s_, l_, id); }
+
+Result<std::vector<Ctid>> Manager::list_ids() const {
+    std::vector<Ctid> ids;
+    auto add = [&](const std::string& name) {
+        if (auto id = parse_ctid(name); id && std::find(ids.begin(), ids.end(), *id) == ids.end()) ids.push_back(*id);
+    };
+    if (fs::is_dir(s_.ct_conf_dir()))
+        for (const auto& f : BC_TRY(fs::list_dir(s_.ct_conf_dir())))
+            if (f.ends_with(".conf")) add(f.substr(0, f.size() - 5));
+    // Leftovers without a config (interrupted create): private areas under the default pattern.
+    std::string pattern = s_.ve_private;
+    if (auto pos = pattern.find("$VEID"); pos != std::string::npos && pos + 5 == pattern.size()) {
+        std::string dir = pattern.substr(0, pos);
+        if (fs::is_dir(dir))
+            for (const auto& f : BC_TRY(fs::list_dir(dir))) add(f);
+    }
+    std::sort(ids.begin(), ids.end());
+    return ids;
+}
+
+}  // namespace bc::container

@@ -1,0 +1,54 @@
+// The vzctl role: create, start, stop, restart, destroy, mount, umount. Each operation takes
+// the container's lock, works in checked steps, and undoes its own steps when one fails.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cgroup/layout.h"
+#include "config/settings.h"
+#include "container/state.h"
+#include "core/error.h"
+
+namespace bc::container {
+
+struct CreateOptions {
+    std::string ostemplate;   // empty: the global default
+    std::string hostname;     // empty: ct<CTID>
+};
+struct StopOptions {
+    bool fast = false;        // SIGKILL at once
+    unsigned timeout = 0;     // 0: the container's STOP_TIMEOUT, else the global one
+    bool skip_umount = false;
+};
+
+class Manager {
+public:
+    Manager(Settings s, cgroup::Layout l) : s_(std::move(s)), l_(std::move(l)) {}
+
+    Result<> create(Ctid id, const CreateOptions& o);
+    Result<> start(Ctid id);
+    Result<> stop(Ctid id, const StopOptions& o);
+    Result<> restart(Ctid id, const StopOptions& o);
+    Result<> destroy(Ctid id);
+    Result<> mount(Ctid id);
+    Result<> umount(Ctid id);
+    Result<CtStatus> status(Ctid id) const;
+    // Every CTID with a config file, plus leftovers of interrupted creates, sorted.
+    Result<std::vector<Ctid>> list_ids() const;
+
+    const Settings& settings() const { return s_; }
+    const cgroup::Layout& layout() const { return l_; }
+
+private:
+    Result<bool> mount_root(const CtConfig& ct);
+    Result<> umount_root(const std::string& ve_root);
+    // Removes everything a stopped container has on the host besides its private area and
+    // config: processes still in its cgroups, the cgroups, the root mount, the init record.
+    Result<> teardown(Ctid id, const std::string& ve_root, bool skip_umount);
+
+    Settings s_;
+    cgroup::Layout l_;
+};
+
+}  // namespace bc::container

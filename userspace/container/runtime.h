@@ -1,0 +1,40 @@
+// Starting a container's init: a child cloned into new mount, PID, UTS, IPC and network
+// namespaces, placed in the container's cgroups, which then enters a new cgroup namespace,
+// builds its root (proc, sys, dev), pivots into it and execs init.
+//
+// The child runs a fixed list of named steps. It never returns into the parent's code: on
+// the first failing step it writes "step: reason" to a socket and exits; the parent reports
+// that text. A successful exec closes the socket (close-on-exec), which is how the parent
+// learns that init runs.
+//
+// Shaped for the user namespace to come: every mount is made through an fd resolved inside
+// the root (no path of the container is followed on the host), device nodes are bind mounts
+// of the host's nodes rather than mknod, and the parent does everything that needs host
+// privilege (cgroup placement, and later the uid/gid maps) while the child waits.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <string>
+
+#include "cgroup/ctgroup.h"
+#include "config/ctconfig.h"
+#include "core/error.h"
+
+namespace bc::container {
+
+struct SpawnRequest {
+    const CtConfig* ct = nullptr;
+    const cgroup::CtGroup* cgroup = nullptr;
+    std::string rootfs;        // the mounted VE_ROOT
+    std::string console_log;   // init's stdout and stderr
+    // Called in the parent with the child's pid before it is released (records the pid).
+    std::function<Result<>(pid_t)> on_spawned;
+};
+
+// Returns the host pid of the container's init once it has exec'd. On failure the child is
+// gone; cgroups and mounts are the caller's to clean up.
+Result<pid_t> spawn_init(const SpawnRequest& req);
+
+}  // namespace bc::container

@@ -1,0 +1,238 @@
+#include "core/fs.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+namespace bc::fs {
+
+Result<std::string> read_file(const std::string& path) {
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return fail_sys(fmt::format("reading {}", path));
+    std::string out;
+    char buf[8192];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return fail_sys(fmt::format("reading {}", path));
+        }
+        if (n == 0) break;
+        out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+}
+
+Result<bool> read_file_if_exists(const std::string& path, std::string& out) {
+    auto r = read_file(path);
+    if (r) {
+        out = std::move(*r);
+        return true;
+    }
+    if (r.error().err == ENOENT) return false;
+    return std::unexpected(r.error());
+}
+
+Result<> write_existing(const std::string& path, std::string_view data) {
+    Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd) return fail_sys(fmt::format("opening {}", path));
+    ssize_t n;
+    do n = ::write(fd.get(), data.data(), data.size());
+    while (n < 0 && errno == EINTR);
+    if (n < 0) return fail_sys(fmt::format("writing '{}' to {}", data, path));
+    if (static_cast<size_t>(n) != data.size()) return fail(fmt::format("short write to {}", path));
+    return {};
+}
+
+static Result<> fsync_dir_of(const std::string& path) {
+    auto slash = path.rfind('/');
+    std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+    Fd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!d) return fail_sys(fmt::format("opening {}", dir));
+    if (::fsync(d.get()) < 0) return fail_sys(fmt::format("fsync {}", dir));
+    return {};
+}
+
+Result<> write_atomic(const std::string& path, std::string_view data, mode_t mode) {
+    std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
+    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode));
+    if (!fd) return fail_sys(fmt::format("creating {}", tmp));
+    auto cleanup_fail = [&](std::string_view what) {
+        int e = errno;
+        ::unlink(tmp.c_str());
+        return fail_sys(e, fmt::format("{} {}", what, tmp));
+    };
+    size_t off = 0;
+    while (off < data.size()) {
+        ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return cleanup_fail("writing");
+        }
+        off += static_cast<size_t>(n);
+    }
+    if (::fchmod(fd.get(), mode) < 0) return cleanup_fail("chmod");
+    if (::fsync(fd.get()) < 0) return cleanup_fail("fsync");
+    fd.reset();
+    if (::rename(tmp.c_str(), path.c_str()) < 0) {
+        int e = errno;
+        ::unlink(tmp.c_str());
+        return fail_sys(e, fmt::format("renaming {} to {}", tmp, path));
+    }
+    return fsync_dir_of(path);
+}
+
+Result<> mkdir_p(const std::string& path, mode_t mode) {
+    if (path.empty()) return fail("mkdir: empty path");
+    std::string cur;
+    size_t pos = 0;
+    while (pos <= path.size()) {
+        size_t next = path.find('/', pos);
+        if (next == std::string::npos) next = path.size();
+        cur = path.substr(0, next);
+        pos = next + 1;
+        if (cur.empty()) continue;
+        if (::mkdir(cur.c_str(), mode) < 0 && errno != EEXIST) return fail_sys(fmt::format("mkdir {}", cur));
+    }
+    if (!is_dir(path)) return fail(fmt::format("{} exists and is not a directory", path));
+    return {};
+}
+
+namespace {
+// Depth-first removal below an open directory; refuses to leave the device of the top.
+Result<> remove_below(int dirfd, const std::string& shown, dev_t dev) {
+    int dup = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+    if (dup < 0) return fail_sys(fmt::format("dup {}", shown));
+    DIR* d = ::fdopendir(dup);
+    if (!d) {
+        ::close(dup);
+        return fail_sys(fmt::format("opendir {}", shown));
+    }
+    std::vector<std::string> names;
+    while (struct dirent* e = ::readdir(d)) {
+        std::string_view n = e->d_name;
+        if (n == "." || n == "..") continue;
+        names.emplace_back(n);
+    }
+    ::closedir(d);
+    for (const auto& n : names) {
+        struct stat st;
+        std::string p = shown + "/" + n;
+        if (::fstatat(dirfd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
+            if (errno == ENOENT) continue;
+            return fail_sys(fmt::format("stat {}", p));
+        }
+        if (S_ISDIR(st.st_mode)) {
+            if (st.st_dev != dev) return fail(fmt::format("refusing to remove {}: it is a mount point", p));
+            Fd sub(::openat(dirfd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+            if (!sub) return fail_sys(fmt::format("opening {}", p));
+            BC_TRYV(remove_below(sub.get(), p, dev));
+            if (::unlinkat(dirfd, n.c_str(), AT_REMOVEDIR) < 0 && errno != ENOENT)
+                return fail_sys(fmt::format("rmdir {}", p));
+        } else if (::unlinkat(dirfd, n.c_str(), 0) < 0 && errno != ENOENT) {
+            return fail_sys(fmt::format("unlink {}", p));
+        }
+    }
+    return {};
+}
+}  // namespace
+
+Result<> remove_tree(const std::string& path) {
+    struct stat st;
+    if (::lstat(path.c_str(), &st) < 0) {
+        if (errno == ENOENT) return {};
+        return fail_sys(fmt::format("stat {}", path));
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        if (::unlink(path.c_str()) < 0 && errno != ENOENT) return fail_sys(fmt::format("unlink {}", path));
+        return {};
+    }
+    if (BC_TRY(is_mount_point(path))) return fail(fmt::format("refusing to remove {}: it is a mount point", path));
+    Fd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) return fail_sys(fmt::format("opening {}", path));
+    BC_TRYV(remove_below(fd.get(), path, st.st_dev));
+    if (::rmdir(path.c_str()) < 0 && errno != ENOENT) return fail_sys(fmt::format("rmdir {}", path));
+    return {};
+}
+
+bool exists(const std::string& path) {
+    struct stat st;
+    return ::lstat(path.c_str(), &st) == 0;
+}
+
+bool is_dir(const std::string& path) {
+    struct stat st;
+    return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+Result<std::vector<std::string>> list_dir(const std::string& path) {
+    DIR* d = ::opendir(path.c_str());
+    if (!d) return fail_sys(fmt::format("listing {}", path));
+    std::vector<std::string> out;
+    while (struct dirent* e = ::readdir(d)) {
+        std::string_view n = e->d_name;
+        if (n != "." && n != "..") out.emplace_back(n);
+    }
+    ::closedir(d);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::string unescape_mountinfo(std::string_view s) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '\\' && i + 3 < s.size()) {
+            auto oct = s.substr(i + 1, 3);
+            if (oct.size() == 3 && std::all_of(oct.begin(), oct.end(), [](char c) { return c >= '0' && c <= '7'; })) {
+                out += static_cast<char>((oct[0] - '0') * 64 + (oct[1] - '0') * 8 + (oct[2] - '0'));
+                i += 3;
+                continue;
+            }
+        }
+        out += s[i];
+    }
+    return out;
+}
+
+Result<std::vector<std::string>> mount_points() {
+    auto text = BC_TRY(read_file("/proc/self/mountinfo"));
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+        std::istringstream ls(line);
+        std::string id, parent, devno, root, mp;
+        if (ls >> id >> parent >> devno >> root >> mp) out.push_back(unescape_mountinfo(mp));
+    }
+    return out;
+}
+
+Result<bool> is_mount_point(const std::string& path) {
+    auto rp = real_path(path);
+    if (!rp) return rp.error().err == ENOENT ? Result<bool>(false) : std::unexpected(rp.error());
+    auto mps = BC_TRY(mount_points());
+    return std::find(mps.begin(), mps.end(), *rp) != mps.end();
+}
+
+std::string join(std::string_view a, std::string_view b) {
+    std::string out(a);
+    if (out.empty() || out.back() != '/') out += '/';
+    while (!b.empty() && b.front() == '/') b.remove_prefix(1);
+    out += b;
+    return out;
+}
+
+Result<std::string> real_path(const std::string& path) {
+    char buf[PATH_MAX];
+    if (!::realpath(path.c_str(), buf)) return fail_sys(fmt::format("resolving {}", path));
+    return std::string(buf);
+}
+
+}  // namespace bc::fs

@@ -1,0 +1,41 @@
+// File-system helpers used across the library. Every function reports the path in its error.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.h"
+#include "core/fd.h"
+
+namespace bc::fs {
+
+Result<std::string> read_file(const std::string& path);
+// Reads a file that may be absent: empty optional-like result via the bool.
+Result<bool> read_file_if_exists(const std::string& path, std::string& out);
+// Writes the whole buffer to an existing file (cgroupfs and procfs style: one write, no O_CREAT).
+Result<> write_existing(const std::string& path, std::string_view data);
+// Writes a file atomically: a temporary file beside it, fsync, rename, fsync of the directory.
+Result<> write_atomic(const std::string& path, std::string_view data, mode_t mode = 0644);
+// mkdir -p; existing directories are fine.
+Result<> mkdir_p(const std::string& path, mode_t mode = 0755);
+// Removes a directory tree without following symlinks and without crossing into another
+// mount (a mount point inside the tree is an error: nothing outside the tree is touched).
+// A missing path is not an error.
+Result<> remove_tree(const std::string& path);
+bool exists(const std::string& path);
+bool is_dir(const std::string& path);
+// Entries of a directory (without . and ..), sorted.
+Result<std::vector<std::string>> list_dir(const std::string& path);
+// Mount points as seen by this process (from /proc/self/mountinfo), unescaped.
+Result<std::vector<std::string>> mount_points();
+Result<bool> is_mount_point(const std::string& path);
+// Undoes the octal escapes (\040 for a space) of /proc/self/mountinfo fields.
+std::string unescape_mountinfo(std::string_view s);
+std::string join(std::string_view a, std::string_view b);
+// Canonical absolute path of an existing path.
+Result<std::string> real_path(const std::string& path);
+
+}  // namespace bc::fs

@@ -1,0 +1,150 @@
+#include "core/proc.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fmt/format.h>
+
+#include "core/fs.h"
+
+#ifndef __NR_pidfd_open
+#define __NR_pidfd_open 434
+#endif
+#ifndef __NR_pidfd_send_signal
+#define __NR_pidfd_send_signal 424
+#endif
+
+namespace bc::proc {
+
+Result<std::uint64_t> start_time(pid_t pid) {
+    auto text = BC_TRY(fs::read_file(fmt::format("/proc/{}/stat", pid)));
+    // The command name (field 2) may hold spaces and parentheses: parse after the last ')'.
+    auto rp = text.rfind(')');
+    if (rp == std::string::npos) return fail(fmt::format("malformed /proc/{}/stat", pid));
+    std::string_view rest = std::string_view(text).substr(rp + 2);
+    // rest starts at field 3; field 22 is the 20th token from here.
+    size_t pos = 0;
+    for (int field = 3; field < 22; ++field) {
+        pos = rest.find(' ', pos);
+        if (pos == std::string_view::npos) return fail(fmt::format("malformed /proc/{}/stat", pid));
+        ++pos;
+    }
+    std::uint64_t v = 0;
+    for (; pos < rest.size() && rest[pos] >= '0' && rest[pos] <= '9'; ++pos) v = v * 10 + static_cast<std::uint64_t>(rest[pos] - '0');
+    return v;
+}
+
+Result<Fd> pidfd_open(pid_t pid) {
+    int fd = static_cast<int>(::syscall(__NR_pidfd_open, pid, 0));
+    if (fd < 0) return fail_sys(fmt::format("pidfd_open({})", pid));
+    return Fd(fd);
+}
+
+Result<bool> pidfd_wait(const Fd& pidfd, int timeout_ms) {
+    struct pollfd p{pidfd.get(), POLLIN, 0};
+    for (;;) {
+        int r = ::poll(&p, 1, timeout_ms);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return fail_sys("poll(pidfd)");
+        return r > 0;
+    }
+}
+
+Result<> pidfd_signal(const Fd& pidfd, int sig) {
+    if (::syscall(__NR_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) < 0) {
+        if (errno == ESRCH) return {};
+        return fail_sys(fmt::format("sending signal {}", sig));
+    }
+    return {};
+}
+
+void close_fds_from(int first, const std::vector<int>& keep) {
+    std::vector<int> k = keep;
+    std::sort(k.begin(), k.end());
+    int lo = first;
+    for (int fd : k) {
+        if (fd < lo) continue;
+        if (fd > lo) ::syscall(SYS_close_range, lo, fd - 1, 0);
+        lo = fd + 1;
+    }
+    ::syscall(SYS_close_range, lo, ~0U, 0);
+}
+
+Result<int> wait_exit_code(pid_t pid) {
+    int st = 0;
+    for (;;) {
+        pid_t r = ::waitpid(pid, &st, 0);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return fail_sys(fmt::format("waitpid({})", pid));
+        break;
+    }
+    if (WIFEXITED(st)) return WEXITSTATUS(st);
+    if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
+    return 1;
+}
+
+}  // namespace bc::proc
+
+#include <spawn.h>
+
+extern char** environ;
+
+namespace bc::proc {
+
+namespace {
+std::vector<char*> cargv(const std::vector<std::string>& argv) {
+    std::vector<char*> v;
+    for (const auto& a : argv) v.push_back(const_cast<char*>(a.c_str()));
+    v.push_back(nullptr);
+    return v;
+}
+}  // namespace
+
+Result<std::string> run_capture(const std::vector<std::string>& argv) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) < 0) return fail_sys("pipe");
+    Fd rd(p[0]), wr(p[1]);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, wr.get(), 1);
+    pid_t pid;
+    auto av = cargv(argv);
+    int e = ::posix_spawnp(&pid, av[0], &fa, nullptr, av.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (e) return fail_sys(e, fmt::format("running {}", argv[0]));
+    wr.reset();
+    std::string out;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(rd.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        out.append(buf, static_cast<size_t>(n));
+    }
+    int rc = BC_TRY(wait_exit_code(pid));
+    if (rc != 0) return fail(fmt::format("{} exited with status {}", argv[0], rc));
+    return out;
+}
+
+Result<int> run(const std::vector<std::string>& argv) {
+    pid_t pid;
+    auto av = cargv(argv);
+    int e = ::posix_spawnp(&pid, av[0], nullptr, nullptr, av.data(), environ);
+    if (e) return fail_sys(e, fmt::format("running {}", argv[0]));
+    return wait_exit_code(pid);
+}
+
+std::string self_dir() {
+    char buf[4096];
+    ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n <= 0) return ".";
+    std::string p(buf, static_cast<size_t>(n));
+    return p.substr(0, p.rfind('/'));
+}
+
+}  // namespace bc::proc

@@ -1,0 +1,38 @@
+// Process helpers: identity that survives PID reuse, pidfds, and fd hygiene.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/fd.h"
+
+namespace bc::proc {
+
+// Start time of a process in clock ticks since boot (/proc/<pid>/stat field 22). Together
+// with the pid it names one process for the life of the system.
+Result<std::uint64_t> start_time(pid_t pid);
+Result<Fd> pidfd_open(pid_t pid);
+// Waits until the process behind a pidfd exits or timeout_ms passes (-1 = forever).
+// True if it exited.
+Result<bool> pidfd_wait(const Fd& pidfd, int timeout_ms);
+Result<> pidfd_signal(const Fd& pidfd, int sig);
+// Closes every fd >= first except those listed (used in a child before exec).
+void close_fds_from(int first, const std::vector<int>& keep = {});
+// waitpid that retries EINTR; returns the shell-style exit code (128+signal when killed).
+Result<int> wait_exit_code(pid_t pid);
+
+}  // namespace bc::proc
+
+namespace bc::proc {
+// Runs argv[0] (a path or a name looked up in PATH) and returns its stdout; stderr passes
+// through. A non-zero exit is an error that names the command.
+Result<std::string> run_capture(const std::vector<std::string>& argv);
+// Runs a command with stdio inherited; returns its exit code.
+Result<int> run(const std::vector<std::string>& argv);
+// Directory of the running executable (for finding helpers installed beside it).
+std::string self_dir();
+}  // namespace bc::proc

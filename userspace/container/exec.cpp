@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -36,7 +37,16 @@ Result<> join(const Settings& s, const cgroup::CtGroup& cg, const CtConfig& ct) 
     // Nothing in the container may ptrace or read the memory of this host-privileged process.
     if (::prctl(PR_SET_DUMPABLE, 0) < 0) return fail_sys("prctl(PR_SET_DUMPABLE)");
     if (auto r = cg.attach(0); !r) return std::unexpected(r.error().wrap("joining the container's cgroups"));
+    // Init's root, to check below that joining the mount namespace put us in the same root.
+    Fd init_root(::open(fmt::format("/proc/{}/root", init->pid).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!init_root) return fail_sys(fmt::format("opening the root of container {}", ct.id));
+    struct stat want, got;
+    if (::fstat(init_root.get(), &want) < 0) return fail_sys("stat of the container's root");
     if (::setns(init->pidfd.get(), kJoin) < 0) return fail_sys(fmt::format("joining the namespaces of container {}", ct.id));
+    if (::stat("/", &got) < 0 || got.st_dev != want.st_dev || got.st_ino != want.st_ino)
+        return fail(fmt::format("container {}: its root is not the root of its mount namespace; refusing to run "
+                                "a command outside it",
+                                ct.id));
     return {};
 }
 

@@ -128,6 +128,15 @@ Step child_setup(const SpawnRequest& req, int sync_fd, int console_fd) {
     if (::mount(root, root, nullptr, MS_BIND | MS_REC, nullptr) < 0) return step_fail("binding the root file system");
     Fd rootfd(::open(root, O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!rootfd) return step_fail("opening the root file system");
+    // If this tool runs chrooted, its root is not the top of the mount namespace, and
+    // pivot_root would attach the container's root below the namespace root instead of on
+    // it: setns() into the container would then land outside its root, and a chroot inside
+    // could climb out. Re-entering our own mount namespace resets root and cwd to the
+    // namespace's top, so the pivot below puts the container's root exactly there.
+    {
+        Fd self_ns(::open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC));
+        if (!self_ns || ::setns(self_ns.get(), CLONE_NEWNS) < 0) return step_fail("re-entering the mount namespace at its root");
+    }
 
     if (auto r = mount_at(rootfd.get(), "proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr); !r) return r;
     if (auto r = mount_at(rootfd.get(), "sys", "sysfs", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr); !r)

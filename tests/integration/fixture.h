@@ -37,6 +37,7 @@ protected:
     }
     void SetUp() override {
         if (::geteuid() != 0) GTEST_SKIP() << "needs root (namespaces, cgroups, mounts)";
+        top_cgroups_before_ = top_cgroups();
     }
     void TearDown() override {
         if (::geteuid() != 0) return;
@@ -88,9 +89,24 @@ protected:
         }
     }
 
+    // The first-level cgroups of every hierarchy: a container must never add one (all of its
+    // cgroups, and those its own init makes, belong below the prefix).
+    static std::set<std::string> top_cgroups() {
+        std::set<std::string> out;
+        auto l = layout();
+        std::vector<std::string> roots{l.v2_mount};
+        for (const auto& h : l.v1) roots.push_back(h.mount);
+        for (const auto& r : roots)
+            for (const auto& e : std::filesystem::directory_iterator(r))
+                if (e.is_directory() && e.path().filename().string().find(prefix_) != 0) out.insert(e.path());
+        return out;
+    }
+
     // No cgroup, mount or process of this test process's containers remains.
     void expect_nothing_left() {
         reap_orphans();
+        for (const auto& c : top_cgroups())
+            EXPECT_TRUE(top_cgroups_before_.count(c)) << "a cgroup appeared outside the prefix: " << c;
         for (const auto& d : prefix_dirs()) EXPECT_FALSE(std::filesystem::exists(d)) << "cgroup left: " << d;
         const auto mounts = bc::fs::mount_points().value();
         for (const auto& m : mounts)
@@ -104,6 +120,7 @@ protected:
     }
 
     std::vector<unsigned> ids_;
+    std::set<std::string> top_cgroups_before_;
     static inline TempDir* root_ = nullptr;
     static inline std::string prefix_;
 };

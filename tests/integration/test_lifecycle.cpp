@@ -52,6 +52,7 @@ TEST_F(BeanctlTest, FullLifecycle) {
     r = beanctl({"exec", id, "hostname"});
     EXPECT_EQ(r.out, "bc-lifecycle\n");
     EXPECT_NE(r.out, hostname() + "\n");
+    EXPECT_EQ(beanctl({"exec", id, "cat", "/etc/hostname"}).out, "bc-lifecycle\n");
 
     // IPC: a host segment is invisible inside (what ipcs reads; Debian's busybox-static
     // has no ipcs applet).
@@ -108,14 +109,17 @@ TEST_F(BeanctlTest, FullLifecycle) {
     auto l = layout();
     std::string init_pid = std::to_string(std::stoi(slurp(run_dir() + "/ct/1101/init")));
     auto nodes = ct_nodes(1101);
-    EXPECT_EQ(nodes.size(), l.mode == bc::cgroup::Mode::hybrid ? 5u : 1u);
+    EXPECT_EQ(nodes.size(), 1 + l.v1.size()) << "a node in cgroup2 and in every v1 hierarchy";
     for (const auto& dir : nodes) {
         std::string procs = slurp(dir + "/cgroup.procs");
         EXPECT_TRUE(contains("\n" + procs, "\n" + init_pid + "\n")) << dir << ": " << procs;
     }
-    // Its cgroup namespace is rooted at its own cgroup.
+    // Its cgroup namespace is rooted at its own cgroup, in every hierarchy.
     r = beanctl({"exec", id, "cat", "/proc/1/cgroup"});
     EXPECT_TRUE(contains(r.out, "0::/\n")) << r.out;
+    std::istringstream cgl(r.out);
+    for (std::string line; std::getline(cgl, line);)
+        EXPECT_TRUE(line.ends_with(":/")) << "init is not at its namespace's root: " << line;
 
     auto j = beanctl({"list", "-o", "ctid,status,hostname", "--json"});
     EXPECT_TRUE(contains(j.out, "\"hostname\": \"bc-lifecycle\"")) << j.out;

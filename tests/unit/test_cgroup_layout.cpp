@@ -39,6 +39,10 @@ TEST(Layout, DetectsHybrid) {
     EXPECT_EQ(l->where("pids"), "v1");
     EXPECT_EQ(l->where("memory"), "v1");
     EXPECT_FALSE(l->v1_mount_of("systemd")) << "named hierarchies hold no controller";
+    ASSERT_EQ(l->v1.size(), 6u);
+    EXPECT_EQ(l->v1[0].name, "systemd");
+    EXPECT_EQ(l->v1[0].label(), "name=systemd");
+    EXPECT_EQ(l->v1[1].label(), "cpu");
 }
 
 TEST(Layout, DetectsPureCgroup2) {
@@ -73,6 +77,7 @@ TEST(Layout, CoMountedV1Controllers) {
     EXPECT_EQ(l.v1_mount_of("cpuacct"), d / "cpu,cpuacct");
     CtGroup g(l, "", "bc-unit", 101);
     // cpu and cpuacct share one node.
+    EXPECT_EQ(l.v1[0].label(), "cpu,cpuacct");
     EXPECT_EQ(g.v1_nodes().size(), 2u);
     EXPECT_EQ(g.node_of("cpuacct"), d / "cpu,cpuacct/bc-unit/101");
 }
@@ -100,12 +105,13 @@ TEST(CtGroup, PathsAndLifecycleOnHybridTree) {
     EXPECT_EQ(g.v2_path(), d / "unified/bc-unit/101");
     EXPECT_EQ(g.node_of("memory"), d / "memory/bc-unit/101");
     EXPECT_EQ(g.node_of("pids"), d / "pids/bc-unit/101");
-    EXPECT_EQ(g.v1_nodes().size(), 4u) << "memory, pids, cpu and cpuacct; not devices";
+    EXPECT_EQ(g.v1_nodes().size(), 6u) << "a node in every v1 hierarchy, the named one included";
+    EXPECT_EQ(g.v1_nodes()[0].hierarchy, "name=systemd");
+    EXPECT_EQ(g.v1_nodes()[0].path, d / "systemd/bc-unit/101");
     EXPECT_FALSE(g.exists());
     ASSERT_TRUE(g.create()) << g.create().error().msg;
     EXPECT_TRUE(g.exists());
     for (const auto& n : g.nodes()) EXPECT_TRUE(std::filesystem::is_directory(n.path)) << n.path;
-    EXPECT_FALSE(std::filesystem::exists(d / "devices/bc-unit"));
     ASSERT_TRUE(g.remove());
     EXPECT_FALSE(g.exists());
     EXPECT_FALSE(std::filesystem::exists(d / "unified/bc-unit")) << "an empty prefix is removed too";

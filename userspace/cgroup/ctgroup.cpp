@@ -46,6 +46,20 @@ void rmdir_prefix_if_empty(const std::string& path) {
         log::debug("could not remove {}: {}", path, std::strerror(errno));
 }
 
+// A v1 cpuset starts with no CPUs and no memory nodes, and refuses tasks until it has
+// some: give a new node its parent's.
+Result<> inherit_cpuset(const std::string& node) {
+    for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
+        std::string mine;
+        if (!BC_TRY(fs::read_file_if_exists(fs::join(node, f), mine))) return {};  // not a cpuset hierarchy
+        if (mine.find_first_not_of(" \n") != std::string::npos) continue;
+        std::string parent = BC_TRY(fs::read_file(fs::join(node.substr(0, node.rfind('/')), f)));
+        while (!parent.empty() && parent.back() == '\n') parent.pop_back();
+        BC_TRYV(fs::write_existing(fs::join(node, f), parent));
+    }
+    return {};
+}
+
 Result<> mkdir_node(const std::string& path) {
     if (::mkdir(path.c_str(), 0755) < 0 && errno != EEXIST) return fail_sys(fmt::format("creating cgroup {}", path));
     return {};
@@ -57,15 +71,9 @@ CtGroup::CtGroup(const Layout& layout, std::string parent, std::string prefix, C
     v2_prefix_ = fs::join(layout.v2_mount, rel);
     v2_path_ = fmt::format("{}/{}", v2_prefix_, id);
     for (const auto& h : layout.v1) {
-        bool used = std::any_of(h.controllers.begin(), h.controllers.end(), [](const std::string& c) {
-            return std::find(std::begin(kControllers), std::end(kControllers), c) != std::end(kControllers);
-        });
-        if (!used) continue;
-        std::string hname;
-        for (const auto& c : h.controllers) hname += (hname.empty() ? "" : ",") + c;
         std::string pfx = fs::join(h.mount, rel);
         v1_prefixes_.push_back(pfx);
-        v1_.push_back(Node{hname, fmt::format("{}/{}", pfx, id)});
+        v1_.push_back(Node{h.label(), fmt::format("{}/{}", pfx, id)});
     }
 }
 
@@ -114,9 +122,11 @@ Result<> CtGroup::create() {
     for (size_t i = 0; i < v1_.size(); ++i) {
         for (int attempt = 0;; ++attempt) {
             BC_TRYV(mkdir_node(v1_prefixes_[i]));
+            BC_TRYV(inherit_cpuset(v1_prefixes_[i]));
             if (::mkdir(v1_[i].path.c_str(), 0755) == 0 || errno == EEXIST) break;
             if (errno != ENOENT || attempt > 3) return fail_sys(fmt::format("creating cgroup {}", v1_[i].path));
         }
+        BC_TRYV(inherit_cpuset(v1_[i].path));
     }
     return {};
 }

@@ -44,19 +44,19 @@ Result<Layout> Layout::detect(std::string_view mountinfo) {
                 l.v2_mount = mp;
             }
         } else if (fstype == "cgroup") {
-            V1Hierarchy h{mp, {}};
+            V1Hierarchy h{mp, {}, {}};
             for (auto& opt : split(post[2], ',')) {
-                if (opt.starts_with("name=")) {
-                    h.controllers.clear();
-                    break;
-                }
-                if (std::find(std::begin(kControllers), std::end(kControllers), opt) != std::end(kControllers) ||
-                    opt == "devices" || opt == "freezer" || opt == "cpuset" || opt == "blkio" || opt == "hugetlb" ||
-                    opt == "net_cls" || opt == "net_prio" || opt == "perf_event" || opt == "rdma" || opt == "misc")
+                if (opt.starts_with("name="))
+                    h.name = opt.substr(5);
+                else if (opt != "rw" && opt != "ro" && opt != "xattr" && opt != "noprefix" && opt != "clone_children" &&
+                         !opt.starts_with("release_agent=") && !opt.starts_with("cpuset_v2_mode"))
                     h.controllers.push_back(opt);
             }
-            if (h.controllers.empty()) continue;
-            bool dup = std::any_of(l.v1.begin(), l.v1.end(), [&](const V1Hierarchy& o) { return o.controllers == h.controllers; });
+            if (h.controllers.empty() && h.name.empty()) continue;
+            // The same hierarchy may be mounted more than once (bind mounts): keep the first.
+            bool dup = std::any_of(l.v1.begin(), l.v1.end(), [&](const V1Hierarchy& o) {
+                return o.controllers == h.controllers && o.name == h.name;
+            });
             if (!dup) l.v1.push_back(std::move(h));
         }
     }
@@ -75,6 +75,13 @@ Result<Layout> Layout::detect(std::string_view mountinfo) {
 Result<Layout> Layout::detect_host() {
     auto mi = BC_TRY(fs::read_file("/proc/self/mountinfo"));
     return detect(mi);
+}
+
+std::string V1Hierarchy::label() const {
+    if (!name.empty()) return "name=" + name;
+    std::string out;
+    for (const auto& c : controllers) out += (out.empty() ? "" : ",") + c;
+    return out;
 }
 
 bool Layout::v2_has(std::string_view c) const {

@@ -21,14 +21,20 @@ std::string_view mode_name(Mode m);
 
 struct V1Hierarchy {
     std::string mount;                     // where it is mounted
-    std::vector<std::string> controllers;  // e.g. {"cpu", "cpuacct"}
+    std::vector<std::string> controllers;  // e.g. {"cpu", "cpuacct"}; empty for a named hierarchy
+    std::string name;                      // "systemd" for name=systemd, else empty
+    // "cpu,cpuacct" or "name=systemd": how the hierarchy is shown in /proc/<pid>/cgroup.
+    std::string label() const;
 };
 
 struct Layout {
     Mode mode = Mode::unified;
     std::string v2_mount;                     // cgroup2 mount point
     std::vector<std::string> v2_controllers;  // listed in <v2_mount>/cgroup.controllers
-    std::vector<V1Hierarchy> v1;              // v1 hierarchies with controllers (named ones skipped)
+    // Every v1 hierarchy, named ones included: a container gets a node in each, so that its
+    // cgroup namespace is rooted at its own node everywhere and nothing it (or its systemd)
+    // does in a v1 hierarchy lands outside the project's subtree.
+    std::vector<V1Hierarchy> v1;
 
     // Parses mountinfo text; reads <v2_mount>/cgroup.controllers from the file system (so a
     // unit test can point the mounts at a fake tree).

@@ -152,6 +152,14 @@ Step child_setup(const SpawnRequest& req, int sync_fd, int console_fd) {
 
     const std::string& h = req.ct->hostname;
     if (::sethostname(h.data(), h.size()) < 0) return step_fail("setting the host name");
+    // Distribution inits (systemd) set the host name from /etc/hostname. Written after the
+    // pivot, so a symlink in the container's /etc can only point inside the container.
+    if (struct stat st; ::lstat("/etc", &st) == 0 && S_ISDIR(st.st_mode)) {
+        Fd f(::open("/etc/hostname", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
+        std::string line = h + "\n";
+        if (!f || ::write(f.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size()))
+            return step_fail("writing /etc/hostname");
+    }
     if (auto r = loopback_up(); !r) return r;
 
     Fd null(::open("/dev/null", O_RDWR | O_CLOEXEC));

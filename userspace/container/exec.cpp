@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -76,7 +77,7 @@ std::vector<char*> make_argv(const std::vector<std::string>& argv) {
 int wait_forwarding(pid_t child) {
     sigset_t set, old;
     sigemptyset(&set);
-    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH}) sigaddset(&set, sig);
+    for (int sig : {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&set, sig);
     sigprocmask(SIG_BLOCK, &set, &old);
     int code = 1;
     for (;;) {
@@ -86,8 +87,8 @@ int wait_forwarding(pid_t child) {
             code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
             break;
         }
-        struct timespec ts{0, 50 * 1000 * 1000};
-        int sig = ::sigtimedwait(&set, nullptr, &ts);
+        if (r < 0 && errno != EINTR) break;
+        int sig = ::sigwaitinfo(&set, nullptr);
         // Interactive ^C reaches the child directly (same process group); the rest is passed on.
         if (sig == SIGTERM || sig == SIGHUP) ::kill(child, sig);
     }
@@ -109,12 +110,13 @@ Result<int> exec_in(const Settings& s, const cgroup::CtGroup& cg, const CtConfig
 }
 
 namespace {
-// Copies between the caller's terminal and the pty master until the shell is gone.
-void relay(int master, pid_t child) {
+// Copies between the caller's terminal and the pty master until the shell is gone; window
+// size changes of the caller's terminal (SIGWINCH, read through winch_fd) are passed on.
+void relay(int master, pid_t child, int winch_fd) {
     bool in_open = true;
     for (;;) {
-        struct pollfd p[2] = {{master, POLLIN, 0}, {in_open ? 0 : -1, POLLIN, 0}};
-        int r = ::poll(p, 2, 200);
+        struct pollfd p[3] = {{master, POLLIN, 0}, {in_open ? 0 : -1, POLLIN, 0}, {winch_fd, POLLIN, 0}};
+        int r = ::poll(p, 3, 200);
         if (r < 0 && errno != EINTR) break;
         if (r <= 0) {
             if (::waitpid(child, nullptr, WNOHANG | WNOWAIT) == child) {
@@ -129,6 +131,12 @@ void relay(int master, pid_t child) {
             continue;
         }
         char buf[4096];
+        if (p[2].revents & POLLIN) {
+            struct signalfd_siginfo si;
+            (void)!::read(winch_fd, &si, sizeof si);
+            struct winsize ws{};
+            if (::ioctl(0, TIOCGWINSZ, &ws) == 0) ::ioctl(master, TIOCSWINSZ, &ws);
+        }
         if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             ssize_t n = ::read(master, buf, sizeof buf);
             if (n <= 0) break;  // EIO: the slave side is closed, the shell is gone
@@ -189,8 +197,13 @@ Result<int> enter(const Settings& s, const cgroup::CtGroup& cg, const CtConfig& 
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGQUIT);
+    sigaddset(&set, SIGWINCH);
     sigprocmask(SIG_BLOCK, &set, &old);
-    relay(master.get(), pid);
+    sigset_t winch;
+    sigemptyset(&winch);
+    sigaddset(&winch, SIGWINCH);
+    Fd winch_fd(::signalfd(-1, &winch, SFD_CLOEXEC));
+    relay(master.get(), pid, winch_fd.get());
     if (tty) ::tcsetattr(0, TCSANOW, &saved);
     sigprocmask(SIG_SETMASK, &old, nullptr);
     auto code = proc::wait_exit_code(pid);

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <climits>
 #include <cstring>
 #include <fmt/format.h>
 
@@ -116,6 +117,25 @@ Step child_setup(const SpawnRequest& req, int sync_fd, int console_fd) {
 
     // Now rooted at the container's cgroups: it sees its own node as "/".
     if (::unshare(CLONE_NEWCGROUP) < 0) return step_fail("entering a new cgroup namespace");
+
+    // If this tool runs chrooted, its root is not the top of the mount namespace, and
+    // pivot_root would attach the container's root below the namespace root instead of on
+    // it: setns() into the container would then land outside its root, and a chroot inside
+    // could climb out. Re-entering our own mount namespace resets root and cwd to the
+    // namespace's top, so the pivot below puts the container's root exactly there. The
+    // root file system's path is taken before (it is relative to the chroot) and re-read
+    // after, as seen from the top.
+    std::string root;
+    {
+        Fd before(::open(req.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!before) return step_fail("opening the root file system");
+        Fd self_ns(::open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC));
+        if (!self_ns || ::setns(self_ns.get(), CLONE_NEWNS) < 0) return step_fail("re-entering the mount namespace at its root");
+        char buf[PATH_MAX];
+        ssize_t len = ::readlink(fd_path(before.get()).c_str(), buf, sizeof buf - 1);
+        if (len <= 0 || buf[0] != '/') return step_fail("finding the root file system from the namespace's root", len < 0 ? errno : ENOENT);
+        root.assign(buf, static_cast<size_t>(len));
+    }
     // Nothing mounted from here on may reach the host.
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) < 0) return step_fail("making / a slave mount");
 
@@ -124,19 +144,10 @@ Step child_setup(const SpawnRequest& req, int sync_fd, int console_fd) {
         host_dev[i] = Fd(::open(fmt::format("/dev/{}", kDevices[i]).c_str(), O_PATH | O_CLOEXEC));
         if (!host_dev[i]) return step_fail(fmt::format("opening the host's /dev/{}", kDevices[i]));
     }
-    const char* root = req.rootfs.c_str();
-    if (::mount(root, root, nullptr, MS_BIND | MS_REC, nullptr) < 0) return step_fail("binding the root file system");
-    Fd rootfd(::open(root, O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (::mount(root.c_str(), root.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
+        return step_fail("binding the root file system");
+    Fd rootfd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!rootfd) return step_fail("opening the root file system");
-    // If this tool runs chrooted, its root is not the top of the mount namespace, and
-    // pivot_root would attach the container's root below the namespace root instead of on
-    // it: setns() into the container would then land outside its root, and a chroot inside
-    // could climb out. Re-entering our own mount namespace resets root and cwd to the
-    // namespace's top, so the pivot below puts the container's root exactly there.
-    {
-        Fd self_ns(::open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC));
-        if (!self_ns || ::setns(self_ns.get(), CLONE_NEWNS) < 0) return step_fail("re-entering the mount namespace at its root");
-    }
 
     if (auto r = mount_at(rootfd.get(), "proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr); !r) return r;
     if (auto r = mount_at(rootfd.get(), "sys", "sysfs", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr); !r)
@@ -144,7 +155,7 @@ Step child_setup(const SpawnRequest& req, int sync_fd, int console_fd) {
     if (auto r = setup_dev(rootfd.get(), host_dev); !r) return r;
 
     // pivot_root, not chroot: the old root is detached and unreachable afterwards.
-    Fd newroot(::open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    Fd newroot(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!newroot || ::fchdir(newroot.get()) < 0) return step_fail("entering the root file system");
     if (::syscall(SYS_pivot_root, ".", ".") < 0) return step_fail("pivot_root");
     if (::umount2(".", MNT_DETACH) < 0) return step_fail("detaching the old root");

@@ -1,0 +1,90 @@
+#!/bin/bash
+# start_latency.sh [ROUNDS]: container start -> exec /bin/true -> stop -> destroy with beanctl,
+# side by side with `crun run` of the same busybox root file system (and bare
+# unshare+chroot as the floor), round-robin in one run. Prints medians and per-round ratios.
+#
+# beanctl's container is created (the template unpacked) before each timed round, as crun's
+# bundle is made before its runs: both time the same thing, from nothing running to nothing
+# left. Needs root; installs crun. Everything lives under /tmp/bc-bench and a private cgroup
+# prefix, and is removed on exit.
+#
+# crun refuses this kind of hybrid host while the cgroup2 root still offers a controller
+# (here hugetlb, which no v1 hierarchy holds). For crun's runs only, that controller is
+# mounted as a temporary v1 hierarchy, which takes it off cgroup2; it is unmounted on exit.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+N=${1:-20}
+BUILD=${BUILD:-$HERE/build}
+W=/tmp/bc-bench
+B=$BUILD/bin/beanctl
+[[ $(id -u) -eq 0 ]] || { echo "start_latency: run as root" >&2; exit 1; }
+[[ -x $B ]] || { echo "start_latency: build first ($B missing)" >&2; exit 1; }
+"$HERE/tools/install-deps.sh" runtime bench
+
+export BEANCOUNTER_CONF_DIR=$W/etc BEANCOUNTER_LIB_DIR=$W/lib BEANCOUNTER_RUN_DIR=$W/run \
+       BEANCOUNTER_TEMPLATE_DIR=$W/template BEANCOUNTER_CGROUP_PREFIX=bc-bench-$$
+MOVED=()
+cleanup() {
+  "$B" stop 900 --fast >/dev/null 2>&1 || true
+  "$B" destroy 900 >/dev/null 2>&1 || true
+  crun --root $W/crun-state delete -f bench >/dev/null 2>&1 || true
+  for c in "${MOVED[@]}"; do umount "$W/cgv1-$c" && rmdir "$W/cgv1-$c"; done
+  rm -rf "$W"
+}
+trap cleanup EXIT
+rm -rf "$W" && mkdir -p "$W/bundle/rootfs" "$W/template"
+
+# The same root file system for both: beanctl's busybox template.
+"$B" template build busybox >/dev/null
+tar -xzf "$W/template/busybox.tar.gz" -C "$W/bundle/rootfs"
+(cd "$W/bundle" && crun spec)
+sed -i -e 's/"terminal": true/"terminal": false/' -e 's/"sh"$/"\/bin\/true"/' "$W/bundle/config.json"
+grep -q '"/bin/true"' "$W/bundle/config.json" || { echo "start_latency: could not edit config.json" >&2; exit 1; }
+
+v2=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/self/mounts)
+if grep -q '^cgroup /' /proc/self/mounts; then
+  for c in $(cat "$v2/cgroup.controllers"); do
+    mkdir -p "$W/cgv1-$c" && mount -t cgroup -o "$c" "bcbench_$c" "$W/cgv1-$c" && MOVED+=("$c")
+  done
+fi
+
+now() { echo "${EPOCHREALTIME/./}"; }
+t_bc() {
+  "$B" create 900 >/dev/null
+  local t0; t0=$(now)
+  "$B" start 900 >/dev/null && "$B" exec 900 /bin/true && "$B" stop 900 >/dev/null && "$B" destroy 900 >/dev/null
+  echo $(( $(now) - t0 ))
+}
+t_crun() {
+  local t0; t0=$(now)
+  crun --root $W/crun-state run --bundle "$W/bundle" bench >/dev/null
+  echo $(( $(now) - t0 ))
+}
+t_unshare() {
+  local t0; t0=$(now)
+  unshare --fork --pid --mount-proc --uts --ipc --net --mount chroot "$W/bundle/rootfs" /bin/true
+  echo $(( $(now) - t0 ))
+}
+for f in t_bc t_crun t_unshare; do $f >/dev/null; done   # warm-up, and each must work
+
+echo "round bc_us crun_us unshare_us" > "$W/rounds.txt"
+for ((i = 1; i <= N; i++)); do
+  # rotate the order so that no method always runs first
+  case $((i % 3)) in
+    0) a=$(t_bc); b=$(t_crun); c=$(t_unshare) ;;
+    1) b=$(t_crun); c=$(t_unshare); a=$(t_bc) ;;
+    2) c=$(t_unshare); a=$(t_bc); b=$(t_crun) ;;
+  esac
+  echo "$i $a $b $c" >> "$W/rounds.txt"
+done
+
+med() { sort -n | awk '{v[NR] = $1} END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f", m}'; }
+col() { awk -v c="$1" 'NR > 1 {print $c / 1000}' "$W/rounds.txt"; }
+ratio() { awk -v a="$1" -v b="$2" 'NR > 1 {print $a / $b}' "$W/rounds.txt"; }
+echo "start_latency: $N rounds, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-52s %10s\n' "method" "median ms"
+printf '%-52s %10s\n' "beanctl start + exec /bin/true + stop + destroy" "$(col 2 | med)"
+printf '%-52s %10s\n' "crun run /bin/true (same rootfs)" "$(col 3 | med)"
+printf '%-52s %10s\n' "unshare + chroot /bin/true (floor)" "$(col 4 | med)"
+echo "per-round ratio beanctl / crun:    median $(ratio 2 3 | med)"
+echo "per-round ratio beanctl / unshare: median $(ratio 2 4 | med)"

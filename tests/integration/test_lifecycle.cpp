@@ -288,3 +288,32 @@ TEST_F(BeanctlTest, UnknownAndInvalidContainers) {
     EXPECT_FALSE(std::filesystem::exists(lib() + "/private/4243"));
     EXPECT_FALSE(std::filesystem::exists(etc() + "/ct/4243.conf"));
 }
+
+TEST_F(BeanctlTest, BrokenConfigIsReportedAndStillStoppable) {
+    std::string id = ct(1109);
+    ASSERT_EQ(beanctl({"create", id}).code, 0);
+    ASSERT_EQ(beanctl({"start", id}).code, 0);
+    std::string conf = etc() + "/ct/1109.conf";
+    std::string good = slurp(conf);
+    std::ofstream(conf, std::ios::app) << "this is not a config line\n";
+    int bad_line = 1;
+    for (char c : good) bad_line += c == '\n';
+
+    auto r = beanctl({"status", id});
+    EXPECT_EQ(r.out, "CTID 1109 exist mounted running broken\n");
+    EXPECT_TRUE(contains(r.err, fmt::format("1109.conf:{}: expected KEY", bad_line))) << r.err;
+    EXPECT_TRUE(contains(beanctl({"list", "-a"}).out, "broken"));
+    r = beanctl({"exec", id, "true"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_TRUE(contains(r.err, "1109.conf:")) << r.err;
+
+    r = beanctl({"stop", id});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_TRUE(contains(r.err, "stopping with SIGTERM")) << r.err;
+    r = beanctl({"destroy", id});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_TRUE(contains(r.err, "fix or remove the config")) << r.err;
+    EXPECT_TRUE(std::filesystem::exists(lib() + "/private/1109")) << "nothing removed at guessed paths";
+    std::ofstream(conf, std::ios::trunc) << good;
+    EXPECT_EQ(beanctl({"destroy", id}).code, 0);
+}

@@ -40,6 +40,7 @@ TEST(ConfFile, ErrorsNameFileAndLine) {
         {"A=two words\n", 1, "unquoted value"},
         {"A=\"$(reboot)\"\n", 1, "not supported"},
         {"=\"x\"\n", 1, "invalid key"},
+        {"A='`reboot`'\n", 1, "not supported"},
     };
     for (const auto& c : cases) {
         auto r = ConfFile::parse(c.text, "/etc/x.conf");
@@ -132,7 +133,9 @@ TEST(CtConfig, ParsesResourcesAndValidates) {
                               {"OSTEMPLATE=\"busybox\"\nNUMPROC=\"12Q\"\n", "101.conf:2: NUMPROC"},
                               {"OSTEMPLATE=\"busybox\"\nHOSTNAME=\"-bad\"\n", "101.conf:2: HOSTNAME"},
                               {"OSTEMPLATE=\"busybox\"\nSTOP_SIGNAL=\"NOPE\"\n", "101.conf:2"},
-                              {"OSTEMPLATE=\"busybox\"\nVE_ROOT=\"rel\"\n", "101.conf:2: VE_ROOT"}}) {
+                              {"OSTEMPLATE=\"busybox\"\nVE_ROOT=\"rel\"\n", "101.conf:2: VE_ROOT"},
+                              {"OSTEMPLATE=\"busybox\"\nVE_ROOT=\"/a/../b\"\n", "101.conf:2: VE_ROOT"},
+                              {"HOSTNAME=\"h\"\n", "101.conf: OSTEMPLATE is missing"}}) {
         auto r = CtConfig::from_file(ConfFile::parse(text, "101.conf").value(), 101, s);
         ASSERT_FALSE(r) << text;
         EXPECT_NE(r.error().msg.find(what), std::string::npos) << r.error().msg;
@@ -159,6 +162,8 @@ TEST(CtConfig, SaveLoadRoundTrip) {
     EXPECT_EQ(back.limits[BC_RES_numproc].value(), (Limit{10, 20}));
     EXPECT_EQ(back.limits[BC_RES_kmemsize].value(), (Limit{kUnlimited, kUnlimited}));
     EXPECT_NE(bctest::slurp(s.ct_conf_path(4242)).find("NUMPROC=\"10:20\""), std::string::npos);
+    EXPECT_NE(bctest::slurp(s.ct_conf_path(4242)).find("VE_PRIVATE=\"" + s.ve_private_of(4242) + "\""), std::string::npos)
+        << "paths are recorded so that a later change of the global pattern cannot lose the container";
     auto missing = CtConfig::load(4243, s);
     ASSERT_FALSE(missing);
     EXPECT_EQ(missing.error().err, ENOENT);

@@ -46,7 +46,10 @@ const bc::cgroup::Layout& Context::layout() {
 }
 
 int report(const bc::Error& e) {
-    bc::log::error("{}", e.msg);
+    if (e.err == EACCES && ::geteuid() != 0)
+        bc::log::error("{} (beanctl needs root)", e.msg);
+    else
+        bc::log::error("{}", e.msg);
     return kExitError;
 }
 
@@ -189,7 +192,7 @@ int cmd_mount(Context& ctx, const std::string& name, std::vector<std::string> ar
     auto m = manager(ctx);
     auto r = name == "mount" ? m.mount(id) : m.umount(id);
     if (!r) return report(r.error());
-    std::cout << fmt::format("Container {} {}ed\n", id, name);
+    std::cout << fmt::format("Container {} {}\n", id, name == "mount" ? "mounted" : "unmounted");
     return kExitOk;
 }
 
@@ -223,6 +226,7 @@ int cmd_status(Context& ctx, const std::string& name, std::vector<std::string> a
         std::cout << j.dump(2) << "\n";
     } else {
         std::cout << status_line(*st) << "\n";
+        if (!st->config_error.empty()) std::cerr << fmt::format("beanctl: {}\n", st->config_error);
         if (st->incomplete)
             std::cerr << fmt::format("beanctl: container {} was left incomplete by an interrupted operation; "
                                      "'beanctl destroy {}' removes it\n",
@@ -394,16 +398,16 @@ const std::vector<Command>& commands() {
     static const std::vector<Command> table = {
         {"create", "CTID [--ostemplate NAME] [--hostname H]", "create a container from a template", cmd_create},
         {"start", "CTID", "start a container", cmd_start},
-        {"stop", "CTID [--fast] [--timeout S]", "stop a container (init's stop signal, SIGKILL after the timeout)", cmd_stop},
-        {"restart", "CTID [--fast]", "stop (if running) and start a container", cmd_restart},
+        {"stop", "CTID [--fast] [--timeout S] [--skip-umount]", "stop a container (init's stop signal, SIGKILL after the timeout)", cmd_stop},
+        {"restart", "CTID [--fast] [--timeout S] [--skip-umount]", "stop (if running) and start a container", cmd_restart},
         {"status", "CTID [--json] [-b]", "print whether a container exists, is mounted, is running", cmd_status},
         {"destroy", "CTID", "remove a stopped container (alias: delete)", cmd_destroy},
         {"mount", "CTID", "mount a container's private area on its root", cmd_mount},
         {"umount", "CTID", "unmount a stopped container's root", cmd_mount},
         {"exec", "CTID CMD [ARGS...]", "run a command inside a running container", cmd_exec},
         {"enter", "CTID [--exec CMD...]", "open a shell on a new pty inside a running container", cmd_enter},
-        {"list", "[-a] [-o FIELDS] [-H] [--json]", "list containers (running ones unless -a)", cmd_list},
-        {"template", "[list | build NAME...] [--force]", "list or build OS templates", cmd_template},
+        {"list", "[-a] [-o FIELDS] [-H] [-L] [--json]", "list containers (running ones unless -a)", cmd_list},
+        {"template", "[list [--json] | build NAME... [--force]]", "list or build OS templates", cmd_template},
         {"check", "[-v] [--json]", "check what the kernel offers beancounter", cmd_check},
     };
     return table;

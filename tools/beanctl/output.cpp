@@ -8,6 +8,7 @@ std::string status_line(const bc::container::CtStatus& st) {
     std::string s = fmt::format("CTID {} {} {} {}", st.id, st.exists ? "exist" : "deleted",
                                 st.mounted ? "mounted" : "unmounted", st.running ? "running" : "down");
     if (st.incomplete) s += " incomplete";
+    if (!st.config_error.empty()) s += " broken";
     return s;
 }
 
@@ -20,6 +21,7 @@ nlohmann::json status_json(const bc::container::CtStatus& st) {
         j["ostemplate"] = st.ostemplate;
     }
     if (st.running) j["init_pid"] = st.init_pid;
+    if (!st.config_error.empty()) j["config_error"] = st.config_error;
     return j;
 }
 
@@ -59,7 +61,12 @@ std::string field_value(const ListField& f, const bc::container::CtStatus& st) {
     std::string_view n = f.name;
     if (n == "ctid") return std::to_string(st.id);
     if (n == "numproc") return st.running ? std::to_string(st.numproc) : "-";
-    if (n == "status") return st.incomplete ? "incomplete" : st.running ? "running" : st.mounted ? "mounted" : "stopped";
+    if (n == "status")
+        return st.incomplete ? "incomplete"
+               : !st.config_error.empty() ? "broken"
+               : st.running ? "running"
+               : st.mounted ? "mounted"
+                            : "stopped";
     if (n == "ip") return "-";
     if (n == "hostname") return st.hostname.empty() ? "-" : st.hostname;
     if (n == "ostemplate") return st.ostemplate.empty() ? "-" : st.ostemplate;

@@ -64,8 +64,8 @@ Result<ConfFile> ConfFile::parse(std::string_view text, std::string name) {
             if (!tail.empty() && tail[0] != '#') return err(fmt::format("unexpected text after the closing quote: '{}'", tail));
             // Values are literal; only $VEID is expanded, and only in path keys. Shell syntax
             // that a sourcing script would execute is refused rather than silently kept.
-            if (q == '"' && (value.find('\\') != std::string::npos || value.find("$(") != std::string::npos ||
-                             value.find('`') != std::string::npos))
+            if (value.find('\\') != std::string::npos || value.find("$(") != std::string::npos ||
+                value.find('`') != std::string::npos)
                 return err("escapes, $( and ` are not supported inside values");
         } else {
             auto hash = rest.find(" #");

@@ -72,8 +72,12 @@ std::string signal_name(int sig) {
 Result<CtConfig> CtConfig::from_file(ConfFile f, Ctid id, const Settings& s) {
     CtConfig c;
     c.id = id;
-    auto where = [&](std::string_view key) { return fmt::format("{}:{}", f.name(), f.line_of(key)); };
-    c.ostemplate = f.get("OSTEMPLATE").value_or("");
+    auto where = [&](std::string_view key) {
+        int line = f.line_of(key);
+        return line ? fmt::format("{}:{}", f.name(), line) : f.name();
+    };
+    if (!f.get("OSTEMPLATE")) return fail(fmt::format("{}: OSTEMPLATE is missing", f.name()));
+    c.ostemplate = *f.get("OSTEMPLATE");
     if (!valid_template_name(c.ostemplate))
         return fail(fmt::format("{}: OSTEMPLATE '{}' is not a valid template name", where("OSTEMPLATE"), c.ostemplate));
     c.hostname = f.get("HOSTNAME").value_or(fmt::format("ct{}", id));
@@ -82,7 +86,7 @@ Result<CtConfig> CtConfig::from_file(ConfFile f, Ctid id, const Settings& s) {
     c.ve_root = expand_veid(f.get("VE_ROOT").value_or(s.ve_root), id);
     c.ve_private = expand_veid(f.get("VE_PRIVATE").value_or(s.ve_private), id);
     for (auto [val, key] : {std::pair{&c.ve_root, "VE_ROOT"}, {&c.ve_private, "VE_PRIVATE"}}) {
-        if (val->empty() || (*val)[0] != '/' || val->find("/..") != std::string::npos)
+        if (!valid_abs_path(*val))
             return fail(fmt::format("{}: {} must be an absolute path without '..'", where(key), key));
     }
     if (auto v = f.get("INIT")) {
@@ -126,8 +130,10 @@ Result<CtConfig> CtConfig::load(Ctid id, const Settings& s) {
 Result<> CtConfig::save(const Settings& s) {
     file.set("OSTEMPLATE", ostemplate);
     file.set("HOSTNAME", hostname);
-    if (ve_root != s.ve_root_of(id)) file.set("VE_ROOT", ve_root);
-    if (ve_private != s.ve_private_of(id)) file.set("VE_PRIVATE", ve_private);
+    // Recorded, as vzctl does: a later change of the global pattern must not lose the
+    // container's files.
+    file.set("VE_ROOT", ve_root);
+    file.set("VE_PRIVATE", ve_private);
     file.set("INIT", init);
     file.set("STOP_SIGNAL", signal_name(stop_signal));
     if (stop_timeout) file.set("STOP_TIMEOUT", std::to_string(stop_timeout));

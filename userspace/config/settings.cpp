@@ -39,7 +39,7 @@ bool valid_cgroup_name(std::string_view s) {
     return true;
 }
 
-static bool valid_abs_path(std::string_view p) {
+bool valid_abs_path(std::string_view p) {
     if (p.empty() || p[0] != '/') return false;
     size_t pos = 0;
     while (pos <= p.size()) {

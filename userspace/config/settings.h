@@ -52,6 +52,8 @@ struct Settings {
 
 // Replaces $VEID and ${VEID} in a pattern.
 std::string expand_veid(const std::string& pattern, Ctid id);
+// An absolute path with no ".." component.
+bool valid_abs_path(std::string_view p);
 // A cgroup prefix is a single path component of [A-Za-z0-9_.-], not "." or "..".
 bool valid_cgroup_name(std::string_view s);
 

@@ -95,6 +95,10 @@ Result<> Manager::teardown(Ctid id, const std::string& ve_root, bool skip_umount
 
 Result<> Manager::start(Ctid id) {
     auto lock = BC_TRY(CtLock::acquire(s_, id));
+    return start_locked(id);
+}
+
+Result<> Manager::start_locked(Ctid id) {
     auto ct = BC_TRY(CtConfig::load(id, s_));
     auto st = BC_TRY(status(id));
     if (st.running) return fail(Error{EALREADY, fmt::format("container {} is already running", id)});
@@ -133,11 +137,18 @@ Result<> Manager::start(Ctid id) {
 
 Result<> Manager::stop(Ctid id, const StopOptions& o) {
     auto lock = BC_TRY(CtLock::acquire(s_, id));
+    return stop_locked(id, o);
+}
+
+Result<> Manager::stop_locked(Ctid id, const StopOptions& o) {
     auto st = BC_TRY(status(id));
     if (!st.exists && !st.incomplete) return fail(Error{ENOENT, fmt::format("container {} does not exist", id)});
     int stop_signal = SIGTERM;
     unsigned timeout = o.timeout ? o.timeout : s_.stop_timeout;
-    if (st.exists) {
+    if (!st.config_error.empty()) {
+        // A running container must stay stoppable even if its config was broken by hand.
+        log::warn("{}; stopping with SIGTERM and the default paths", st.config_error);
+    } else if (st.exists) {
         auto ct = BC_TRY(CtConfig::load(id, s_));
         stop_signal = ct.stop_signal;
         if (!o.timeout && ct.stop_timeout) timeout = ct.stop_timeout;
@@ -160,9 +171,11 @@ Result<> Manager::stop(Ctid id, const StopOptions& o) {
 }
 
 Result<> Manager::restart(Ctid id, const StopOptions& o) {
+    // One lock over both halves: nothing can slip in between the stop and the start.
+    auto lock = BC_TRY(CtLock::acquire(s_, id));
     auto st = BC_TRY(status(id));
-    if (st.running) BC_TRYV(stop(id, o));
-    return start(id);
+    if (st.running) BC_TRYV(stop_locked(id, o));
+    return start_locked(id);
 }
 
 Result<> Manager::destroy(Ctid id) {
@@ -170,6 +183,9 @@ Result<> Manager::destroy(Ctid id) {
     auto st = BC_TRY(status(id));
     if (!st.exists && !st.incomplete) return fail(Error{ENOENT, fmt::format("container {} does not exist", id)});
     if (st.running) return fail(Error{EBUSY, fmt::format("container {} is running; stop it first", id)});
+    // Removing files at guessed paths is not an option: the config must say where they are.
+    if (!st.config_error.empty())
+        return fail(Error{EINVAL, fmt::format("{}; fix or remove the config before destroying", st.config_error)});
     BC_TRYV(teardown(id, st.ve_root, false));
     BC_TRYV(fs::remove_tree(st.ve_private));
     if (fs::is_dir(st.ve_root) && ::rmdir(st.ve_root.c_str()) < 0 && errno != ENOENT)
@@ -207,10 +223,11 @@ Result<std::vector<Ctid>> Manager::list_ids() const {
     if (fs::is_dir(s_.ct_conf_dir()))
         for (const auto& f : BC_TRY(fs::list_dir(s_.ct_conf_dir())))
             if (f.ends_with(".conf")) add(f.substr(0, f.size() - 5));
-    // Leftovers without a config (interrupted create): private areas under the default pattern.
-    std::string pattern = s_.ve_private;
-    if (auto pos = pattern.find("$VEID"); pos != std::string::npos && pos + 5 == pattern.size()) {
-        std::string dir = pattern.substr(0, pos);
+    // Leftovers without a config (interrupted create): private areas under the default
+    // pattern, when the CTID is its last component.
+    std::string a = expand_veid(s_.ve_private, 101), b = expand_veid(s_.ve_private, 102);
+    if (a.ends_with("/101") && b == a.substr(0, a.size() - 3) + "102") {
+        std::string dir = a.substr(0, a.size() - 4);
         if (fs::is_dir(dir))
             for (const auto& f : BC_TRY(fs::list_dir(dir))) add(f);
     }

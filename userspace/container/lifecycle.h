@@ -41,6 +41,8 @@ public:
     const cgroup::Layout& layout() const { return l_; }
 
 private:
+    Result<> start_locked(Ctid id);
+    Result<> stop_locked(Ctid id, const StopOptions& o);
     Result<bool> mount_root(const CtConfig& ct);
     Result<> umount_root(const std::string& ve_root);
     // Removes everything a stopped container has on the host besides its private area and

@@ -60,7 +60,8 @@ Result<CtStatus> status(const Settings& s, const cgroup::Layout& l, Ctid id) {
         st.ve_root = cfg->ve_root;
         st.ve_private = cfg->ve_private;
     } else if (cfg.error().err != ENOENT) {
-        return std::unexpected(cfg.error());
+        st.exists = true;
+        st.config_error = cfg.error().msg;
     }
     st.mounted = BC_TRY(fs::is_mount_point(st.ve_root));
     auto cg = ct_cgroup(l, s, id);

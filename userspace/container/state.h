@@ -41,6 +41,7 @@ struct CtStatus {
     Ctid id = 0;
     bool exists = false;      // its config file is there
     bool incomplete = false;  // no config, but a private area, mount or cgroup is left over
+    std::string config_error; // the config exists but does not parse: why (file:line: reason)
     bool mounted = false;     // VE_ROOT is mounted
     bool running = false;     // its init is alive
     pid_t init_pid = 0;
@@ -49,7 +50,8 @@ struct CtStatus {
     std::string ostemplate;
     std::string ve_root, ve_private;
 };
-// A config that fails to parse is an error; a missing one is "deleted".
+// A missing config is "deleted"; one that fails to parse is reported in config_error (and
+// the default paths are assumed).
 Result<CtStatus> status(const Settings& s, const cgroup::Layout& l, Ctid id);
 
 }  // namespace bc::container

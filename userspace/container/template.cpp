@@ -40,6 +40,22 @@ Result<> copy_file(const std::string& from, const std::string& to, mode_t mode) 
     return fs::write_atomic(to, data, mode);
 }
 
+// A build killed half-way leaves ".build-NAME.PID" and "NAME.tar.gz.tmp.PID" behind: remove
+// those whose process is gone.
+void remove_stale_builds(const std::string& dir) {
+    auto entries = fs::list_dir(dir);
+    if (!entries) return;
+    for (const auto& e : *entries) {
+        bool ours = e.starts_with(".build-") || e.find(".tar.gz.tmp.") != std::string::npos;
+        auto dot = e.rfind('.');
+        if (!ours || dot == std::string::npos) continue;
+        pid_t pid = static_cast<pid_t>(std::strtol(e.c_str() + dot + 1, nullptr, 10));
+        if (pid <= 0 || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+        log::info("removing {}/{}, left by an interrupted template build", dir, e);
+        if (auto r = fs::remove_tree(fs::join(dir, e)); !r) log::warn("{}", r.error().msg);
+    }
+}
+
 std::string find_bcinit() {
     for (const auto& p : {proc::self_dir() + "/bcinit", std::string(BC_LIBEXEC_DIR) + "/bcinit"})
         if (::access(p.c_str(), X_OK) == 0) return p;
@@ -163,6 +179,7 @@ Result<std::string> ensure_template(const Settings& s, const std::string& name, 
     if (t.cached && !rebuild) return t.archive;
     if (!t.builtin) return t.archive;
     BC_TRYV(fs::mkdir_p(s.template_dir));
+    remove_stale_builds(s.template_dir);
     std::string work = fmt::format("{}/.build-{}.{}", s.template_dir, name, ::getpid());
     BC_TRYV(fs::remove_tree(work));
     BC_TRYV(fs::mkdir_p(work));

@@ -5,7 +5,10 @@
 #
 # beanctl's container is created (the template unpacked) before each timed round, as crun's
 # bundle is made before its runs: both time the same thing, from nothing running to nothing
-# left. Needs root; installs crun. Everything lives under /tmp/bc-bench and a private cgroup
+# left. Each timed run starts after SETTLE seconds of quiet (default 0.1): moving a task into
+# a cgroup waits for an RCU grace period unless another move happened moments before, so
+# back-to-back runs of different methods would otherwise pay it in an order-dependent way.
+# SETTLE=0 measures back-to-back. Needs root; installs crun. Everything lives under /tmp/bc-bench and a private cgroup
 # prefix, and is removed on exit.
 #
 # crun refuses this kind of hybrid host while the cgroup2 root still offers a controller
@@ -48,19 +51,24 @@ if grep -q '^cgroup /' /proc/self/mounts; then
   done
 fi
 
+SETTLE=${SETTLE:-0.1}
 now() { echo "${EPOCHREALTIME/./}"; }
+settle() { [[ $SETTLE == 0 ]] || sleep "$SETTLE"; }
 t_bc() {
   "$B" create 900 >/dev/null
+  settle
   local t0; t0=$(now)
   "$B" start 900 >/dev/null && "$B" exec 900 /bin/true && "$B" stop 900 >/dev/null && "$B" destroy 900 >/dev/null
   echo $(( $(now) - t0 ))
 }
 t_crun() {
+  settle
   local t0; t0=$(now)
   crun --root $W/crun-state run --bundle "$W/bundle" bench >/dev/null
   echo $(( $(now) - t0 ))
 }
 t_unshare() {
+  settle
   local t0; t0=$(now)
   unshare --fork --pid --mount-proc --uts --ipc --net --mount chroot "$W/bundle/rootfs" /bin/true
   echo $(( $(now) - t0 ))
@@ -81,7 +89,7 @@ done
 med() { sort -n | awk '{v[NR] = $1} END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f", m}'; }
 col() { awk -v c="$1" 'NR > 1 {print $c / 1000}' "$W/rounds.txt"; }
 ratio() { awk -v a="$1" -v b="$2" 'NR > 1 {print $a / $b}' "$W/rounds.txt"; }
-echo "start_latency: $N rounds, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "start_latency: $N rounds, settle ${SETTLE}s, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-52s %10s\n' "method" "median ms"
 printf '%-52s %10s\n' "beanctl start + exec /bin/true + stop + destroy" "$(col 2 | med)"
 printf '%-52s %10s\n' "crun run /bin/true (same rootfs)" "$(col 3 | med)"

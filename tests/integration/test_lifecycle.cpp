@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <chrono>
 #include <sstream>
 #include <fstream>
@@ -114,6 +115,32 @@ TEST_F(BeanctlTest, FullLifecycle) {
         std::string procs = slurp(dir + "/cgroup.procs");
         EXPECT_TRUE(contains("\n" + procs, "\n" + init_pid + "\n")) << dir << ": " << procs;
     }
+    // A command run by exec is charged to the container; the beanctl that waits for it is not.
+    {
+        pid_t waiter = ::fork();
+        if (waiter == 0) {
+            for (const auto& e : env()) ::putenv(const_cast<char*>((new std::string(e))->c_str()));
+            ::execl(BEANCTL_PATH, BEANCTL_PATH, "exec", id.c_str(), "sleep", "3", nullptr);
+            ::_exit(127);
+        }
+        std::string v2procs;
+        for (int i = 0; i < 300; ++i) {
+            v2procs = slurp(nodes[0] + "/cgroup.procs");
+            if (std::count(v2procs.begin(), v2procs.end(), '\n') >= 2) break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        EXPECT_EQ(std::count(v2procs.begin(), v2procs.end(), '\n'), 2) << "init and sleep: " << v2procs;
+        EXPECT_FALSE(contains("\n" + v2procs, "\n" + std::to_string(waiter) + "\n")) << v2procs;
+        for (const auto& dir : nodes) {
+            std::string procs = slurp(dir + "/cgroup.procs");
+            EXPECT_EQ(std::count(procs.begin(), procs.end(), '\n'), 2) << dir << ": " << procs;
+        }
+        ::kill(waiter, SIGTERM);  // forwarded to the command
+        int st = 0;
+        ::waitpid(waiter, &st, 0);
+        EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 128 + SIGTERM) << st;
+    }
+
     // Its cgroup namespace is rooted at its own cgroup, in every hierarchy.
     r = beanctl({"exec", id, "cat", "/proc/1/cgroup"});
     EXPECT_TRUE(contains(r.out, "0::/\n")) << r.out;

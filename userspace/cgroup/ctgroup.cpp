@@ -1,5 +1,6 @@
 #include "cgroup/ctgroup.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -23,14 +24,9 @@ std::string rel_prefix(const std::string& parent, const std::string& prefix) {
 
 // rmdir of a cgroup subtree, leaves first. Only directories: cgroupfs files go with them.
 Result<> rmdir_tree(const std::string& path) {
-    if (!fs::exists(path)) return {};
-    auto entries = fs::list_dir(path);
-    if (!entries) return entries.error().err == ENOENT ? Result<>() : std::unexpected(entries.error());
-    for (const auto& e : *entries) {
-        std::string p = path + "/" + e;
-        struct stat st;
-        if (::lstat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) BC_TRYV(rmdir_tree(p));
-    }
+    auto subdirs = fs::list_subdirs(path);
+    if (!subdirs) return subdirs.error().err == ENOENT ? Result<>() : std::unexpected(subdirs.error());
+    for (const auto& e : *subdirs) BC_TRYV(rmdir_tree(path + "/" + e));
     // A cgroup whose last process just exited can stay busy for a moment.
     for (int i = 0; i < 50; ++i) {
         if (::rmdir(path.c_str()) == 0 || errno == ENOENT) return {};
@@ -137,6 +133,31 @@ Result<> CtGroup::attach(pid_t pid) const {
     return {};
 }
 
+Result<Fd> CtGroup::open_v2() const {
+    Fd fd(::open(v2_path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) return fail_sys(fmt::format("opening cgroup {}", v2_path_));
+    return fd;
+}
+
+Result<std::vector<Fd>> CtGroup::open_procs(bool with_v2) const {
+    std::vector<Fd> out;
+    for (const auto& n : with_v2 ? nodes() : v1_) {
+        std::string p = fs::join(n.path, file::procs);
+        Fd fd(::open(p.c_str(), O_WRONLY | O_CLOEXEC));
+        if (!fd) return fail_sys(fmt::format("opening {}", p));
+        out.push_back(std::move(fd));
+    }
+    return out;
+}
+
+Result<> CtGroup::write_pid(const std::vector<Fd>& procs, pid_t pid) {
+    std::string p = std::to_string(pid);
+    for (const auto& fd : procs)
+        if (::write(fd.get(), p.data(), p.size()) != static_cast<ssize_t>(p.size()))
+            return fail_sys(fmt::format("moving process {} into a v1 cgroup", pid));
+    return {};
+}
+
 Result<std::vector<pid_t>> CtGroup::procs() const {
     std::vector<pid_t> out;
     std::vector<std::string> stack{v2_path_};
@@ -150,10 +171,9 @@ Result<std::vector<pid_t>> CtGroup::procs() const {
         std::istringstream in(text);
         pid_t p;
         while (in >> p) out.push_back(p);
-        auto entries = fs::list_dir(dir);
-        if (!entries) continue;
-        for (const auto& e : *entries)
-            if (fs::is_dir(dir + "/" + e)) stack.push_back(dir + "/" + e);
+        auto subdirs = fs::list_subdirs(dir);
+        if (!subdirs) continue;
+        for (const auto& e : *subdirs) stack.push_back(dir + "/" + e);
     }
     return out;
 }

@@ -12,6 +12,7 @@
 #include "cgroup/layout.h"
 #include "config/ctid.h"
 #include "core/error.h"
+#include "core/fd.h"
 
 namespace bc::cgroup {
 
@@ -29,6 +30,13 @@ public:
     Result<> create();
     // Moves a process (0 = the caller) into every node.
     Result<> attach(pid_t pid) const;
+    // The cgroup2 node as a directory fd, for clone3(CLONE_INTO_CGROUP).
+    Result<Fd> open_v2() const;
+    // The cgroup.procs files of the v1 nodes (with_v2: the cgroup2 node's first), opened now
+    // to be written later, possibly from another mount namespace where the host's cgroupfs
+    // is not reachable by path.
+    Result<std::vector<Fd>> open_procs(bool with_v2) const;
+    static Result<> write_pid(const std::vector<Fd>& procs, pid_t pid);
     // Every process in the container's cgroup2 subtree.
     Result<std::vector<pid_t>> procs() const;
     // True when any process is in the subtree (cgroup.events "populated").

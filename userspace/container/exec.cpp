@@ -30,25 +30,75 @@ constexpr int kJoin = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET |
 const char* const kEnv[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root",
                             "container=beancounter", nullptr};
 
-// Joins the container. After this the caller's mount namespace, root and cwd are the
-// container's; its next child is in the container's PID namespace.
-Result<> join(const Settings& s, const cgroup::CtGroup& cg, const CtConfig& ct) {
+// What a process needs to put a child inside a running container: init (as a pidfd) for
+// setns, and the container's cgroups opened before leaving the host's mount namespace.
+struct Joined {
+    Fd init_pidfd;
+    Fd v2;                       // cgroup2 node, for clone3(CLONE_INTO_CGROUP)
+    std::vector<Fd> procs;       // cgroup.procs of every node, cgroup2 first
+};
+
+// Joins the container's namespaces except the cgroup one. After this the caller's mount
+// namespace, root and cwd are the container's, and its next child is in the container's PID
+// namespace. The caller itself stays in the host's cgroups: only the command is charged to
+// the container.
+Result<Joined> join(const Settings& s, const cgroup::CtGroup& cg, const CtConfig& ct) {
     auto init = BC_TRY(find_init(s, ct.id));
     if (!init) return fail(fmt::format("container {} is not running", ct.id));
     // Nothing in the container may ptrace or read the memory of this host-privileged process.
     if (::prctl(PR_SET_DUMPABLE, 0) < 0) return fail_sys("prctl(PR_SET_DUMPABLE)");
-    if (auto r = cg.attach(0); !r) return std::unexpected(r.error().wrap("joining the container's cgroups"));
+    Joined j;
+    j.v2 = BC_TRY(cg.open_v2());
+    j.procs = BC_TRY(cg.open_procs(true));
     // Init's root, to check below that joining the mount namespace put us in the same root.
     Fd init_root(::open(fmt::format("/proc/{}/root", init->pid).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!init_root) return fail_sys(fmt::format("opening the root of container {}", ct.id));
     struct stat want, got;
     if (::fstat(init_root.get(), &want) < 0) return fail_sys("stat of the container's root");
-    if (::setns(init->pidfd.get(), kJoin) < 0) return fail_sys(fmt::format("joining the namespaces of container {}", ct.id));
+    // The cgroup namespace is left to the child: with nsdelegate, clone3(CLONE_INTO_CGROUP)
+    // must be called from a cgroup namespace that sees both our cgroup and the target.
+    if (::setns(init->pidfd.get(), kJoin & ~CLONE_NEWCGROUP) < 0)
+        return fail_sys(fmt::format("joining the namespaces of container {}", ct.id));
     if (::stat("/", &got) < 0 || got.st_dev != want.st_dev || got.st_ino != want.st_ino)
         return fail(fmt::format("container {}: its root is not the root of its mount namespace; refusing to run "
                                 "a command outside it",
                                 ct.id));
-    return {};
+    j.init_pidfd = std::move(init->pidfd);
+    return j;
+}
+
+// Forks the first process inside: born in the container's cgroup2 node, moved into its v1
+// nodes before it runs, then it joins the cgroup namespace and runs child(). Returns its pid.
+template <class F>
+Result<pid_t> spawn_inside(Joined& j, F&& child) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) < 0) return fail_sys("pipe");
+    Fd rd(p[0]), wr(p[1]);
+    auto cloned = BC_TRY(proc::clone_process(0, j.v2.get()));
+    if (cloned.pid == 0) {
+        wr.reset();
+        char go;
+        if (::read(rd.get(), &go, 1) != 1) ::_exit(126);
+        if (::setns(j.init_pidfd.get(), CLONE_NEWCGROUP) < 0) ::_exit(126);
+        child();
+        ::_exit(126);
+    }
+    rd.reset();
+    Result<> placed;
+    // clone3 put it in the cgroup2 node; the v1 nodes (every node without clone3) remain.
+    for (size_t i = cloned.in_cgroup ? 1 : 0; placed && i < j.procs.size(); ++i) {
+        std::string pid = std::to_string(cloned.pid);
+        if (::write(j.procs[i].get(), pid.data(), pid.size()) != static_cast<ssize_t>(pid.size()))
+            placed = fail_sys(fmt::format("moving process {} into the container's cgroups", cloned.pid));
+    }
+    if (!placed) {
+        ::kill(cloned.pid, SIGKILL);
+        (void)proc::wait_exit_code(cloned.pid);
+        return std::unexpected(placed.error());
+    }
+    char go = 1;
+    if (::write(wr.get(), &go, 1) != 1) return fail_sys("releasing the command");
+    return cloned.pid;
 }
 
 std::vector<char*> make_argv(const std::vector<std::string>& argv) {
@@ -99,13 +149,12 @@ int wait_forwarding(pid_t child) {
 
 Result<int> exec_in(const Settings& s, const cgroup::CtGroup& cg, const CtConfig& ct, const std::vector<std::string>& argv) {
     if (argv.empty()) return fail("no command given");
-    BC_TRYV(join(s, cg, ct));
-    pid_t pid = ::fork();
-    if (pid < 0) return fail_sys("fork");
-    if (pid == 0) {
+    auto j = BC_TRY(join(s, cg, ct));
+    const char* term = std::getenv("TERM");
+    auto pid = BC_TRY(spawn_inside(j, [&] {
         proc::close_fds_from(3);
-        exec_child(argv, std::getenv("TERM"));
-    }
+        exec_child(argv, term);
+    }));
     return wait_forwarding(pid);
 }
 
@@ -158,7 +207,7 @@ void relay(int master, pid_t child, int winch_fd) {
 }  // namespace
 
 Result<int> enter(const Settings& s, const cgroup::CtGroup& cg, const CtConfig& ct, const std::vector<std::string>& argv) {
-    BC_TRYV(join(s, cg, ct));
+    auto j = BC_TRY(join(s, cg, ct));
     // The pty comes from the container's own devpts, so the shell's terminal is the container's.
     Fd master(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
     if (!master) return fail_sys("opening /dev/ptmx in the container");
@@ -177,16 +226,16 @@ Result<int> enter(const Settings& s, const cgroup::CtGroup& cg, const CtConfig& 
     }
     std::vector<std::string> cmd = argv;
     if (cmd.empty()) cmd = {"/bin/sh", "-l"};
-    pid_t pid = ::fork();
-    if (pid < 0) return fail_sys("fork");
-    if (pid == 0) {
+    const char* term = std::getenv("TERM");
+    auto spawned = spawn_inside(j, [&] {
         master.reset();
         if (::setsid() < 0 || ::ioctl(slave.get(), TIOCSCTTY, 0) < 0) ::_exit(126);
         for (int fd = 0; fd < 3; ++fd) ::dup2(slave.get(), fd);
         proc::close_fds_from(3);
-        const char* term = std::getenv("TERM");
         exec_child(cmd, term ? term : "xterm");
-    }
+    });
+    if (!spawned) return std::unexpected(spawned.error());
+    const pid_t pid = *spawned;
     slave.reset();
     if (tty) {
         struct termios raw = saved;

@@ -108,16 +108,10 @@ Step loopback_up() {
 
 // Everything the child does between clone and exec, in order.
 Step child_setup(const SpawnRequest& req, int sync_fd, int console_fd) {
-    // Wait until the parent has placed us in the container's cgroups.
-    char go = 0;
-    ssize_t n;
-    do n = ::read(sync_fd, &go, 1);
-    while (n < 0 && errno == EINTR);
-    if (n != 1) return step_fail("waiting for the parent", n == 0 ? EPIPE : errno);
-
-    // Now rooted at the container's cgroups: it sees its own node as "/".
-    if (::unshare(CLONE_NEWCGROUP) < 0) return step_fail("entering a new cgroup namespace");
-
+    // The root is built while the parent moves us into the v1 cgroups (on hybrid hosts: a
+    // cgroup.procs write waits for an RCU grace period, milliseconds that this overlaps).
+    // With a user namespace, the parent's uid/gid maps will have to come first: a second
+    // sync point goes here then.
     // If this tool runs chrooted, its root is not the top of the mount namespace, and
     // pivot_root would attach the container's root below the namespace root instead of on
     // it: setns() into the container would then land outside its root, and a chroot inside
@@ -173,6 +167,15 @@ Step child_setup(const SpawnRequest& req, int sync_fd, int console_fd) {
     }
     if (auto r = loopback_up(); !r) return r;
 
+    // Wait until the parent has placed us in all of the container's cgroups, then root the
+    // cgroup namespace there: the container sees its own nodes as "/".
+    char go = 0;
+    ssize_t n;
+    do n = ::read(sync_fd, &go, 1);
+    while (n < 0 && errno == EINTR);
+    if (n != 1) return step_fail("waiting for the parent", n == 0 ? EPIPE : errno);
+    if (::unshare(CLONE_NEWCGROUP) < 0) return step_fail("entering a new cgroup namespace");
+
     Fd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
     if (!null) return step_fail("opening /dev/null");
     if (::dup2(null.get(), 0) < 0 || ::dup2(console_fd, 1) < 0 || ::dup2(console_fd, 2) < 0)
@@ -208,8 +211,11 @@ Result<pid_t> spawn_init(const SpawnRequest& req) {
     Fd console(::open(req.console_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (!console) return fail_sys(fmt::format("opening {}", req.console_log));
 
-    pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, kNamespaces | SIGCHLD, nullptr, nullptr, nullptr, 0));
-    if (pid < 0) return fail_sys("clone (new mount, PID, UTS, IPC and network namespaces)");
+    auto v2 = BC_TRY(req.cgroup->open_v2());
+    auto v1_procs = BC_TRY(req.cgroup->open_procs(false));
+    auto cloned = proc::clone_process(kNamespaces, v2.get());
+    if (!cloned) return std::unexpected(cloned.error().wrap("creating init in new mount, PID, UTS, IPC and network namespaces"));
+    const pid_t pid = cloned->pid;
     if (pid == 0) {
         parent_end.reset();
         // Die with the parent until init is exec'd: no half-built container survives a kill -9.
@@ -227,7 +233,9 @@ Result<pid_t> spawn_init(const SpawnRequest& req) {
     };
     if (req.on_spawned)
         if (auto r = req.on_spawned(pid); !r) return abort_child(r.error());
-    if (auto r = req.cgroup->attach(pid); !r) return abort_child(r.error().wrap("placing init in its cgroups"));
+    // Born in the cgroup2 node (clone3); the v1 hierarchies, if any, take it now.
+    auto placed = cloned->in_cgroup ? bc::cgroup::CtGroup::write_pid(v1_procs, pid) : req.cgroup->attach(pid);
+    if (!placed) return abort_child(placed.error().wrap("placing init in its cgroups"));
     char go = 1;
     if (::write(parent_end.get(), &go, 1) != 1) return abort_child(Error::sys(errno, "releasing the container's init"));
 

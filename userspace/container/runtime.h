@@ -1,6 +1,7 @@
 // Starting a container's init: a child cloned into new mount, PID, UTS, IPC and network
-// namespaces, placed in the container's cgroups, which then enters a new cgroup namespace,
-// builds its root (proc, sys, dev), pivots into it and execs init.
+// namespaces (and born in the container's cgroup2 node), which builds its root (proc, sys,
+// dev) and pivots into it while the parent places it in the v1 cgroups, then enters a new
+// cgroup namespace and execs init.
 //
 // The child runs a fixed list of named steps. It never returns into the parent's code: on
 // the first failing step it writes "step: reason" to a socket and exits; the parent reports

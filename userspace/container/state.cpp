@@ -14,7 +14,8 @@ std::string console_log_path(const Settings& s, Ctid id) { return s.ct_run_dir(i
 
 Result<> write_init_record(const Settings& s, Ctid id, const InitRecord& r) {
     BC_TRYV(fs::mkdir_p(s.ct_run_dir(id), 0700));
-    return fs::write_atomic(init_record_path(s, id), fmt::format("{} {}\n", r.pid, r.start_time), 0600);
+    return fs::write_atomic(init_record_path(s, id), fmt::format("{} {}\n", r.pid, r.start_time), 0600,
+                            fs::Sync::atomic_only);
 }
 
 Result<std::optional<InitRecord>> read_init_record(const Settings& s, Ctid id) {

@@ -32,12 +32,12 @@ constexpr Builtin kBuiltins[] = {
 Result<> write_file(const std::string& dir, const std::string& rel, std::string_view text, mode_t mode = 0644) {
     std::string p = fs::join(dir, rel);
     BC_TRYV(fs::mkdir_p(p.substr(0, p.rfind('/'))));
-    return fs::write_atomic(p, text, mode);
+    return fs::write_atomic(p, text, mode, fs::Sync::atomic_only);
 }
 
 Result<> copy_file(const std::string& from, const std::string& to, mode_t mode) {
     auto data = BC_TRY(fs::read_file(from));
-    return fs::write_atomic(to, data, mode);
+    return fs::write_atomic(to, data, mode, fs::Sync::atomic_only);
 }
 
 // A build killed half-way leaves ".build-NAME.PID" and "NAME.tar.gz.tmp.PID" behind: remove

@@ -60,7 +60,7 @@ static Result<> fsync_dir_of(const std::string& path) {
     return {};
 }
 
-Result<> write_atomic(const std::string& path, std::string_view data, mode_t mode) {
+Result<> write_atomic(const std::string& path, std::string_view data, mode_t mode, Sync sync) {
     std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
     Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode));
     if (!fd) return fail_sys(fmt::format("creating {}", tmp));
@@ -79,14 +79,14 @@ Result<> write_atomic(const std::string& path, std::string_view data, mode_t mod
         off += static_cast<size_t>(n);
     }
     if (::fchmod(fd.get(), mode) < 0) return cleanup_fail("chmod");
-    if (::fsync(fd.get()) < 0) return cleanup_fail("fsync");
+    if (sync == Sync::durable && ::fsync(fd.get()) < 0) return cleanup_fail("fsync");
     fd.reset();
     if (::rename(tmp.c_str(), path.c_str()) < 0) {
         int e = errno;
         ::unlink(tmp.c_str());
         return fail_sys(e, fmt::format("renaming {} to {}", tmp, path));
     }
-    return fsync_dir_of(path);
+    return sync == Sync::durable ? fsync_dir_of(path) : Result<>();
 }
 
 Result<> mkdir_p(const std::string& path, mode_t mode) {
@@ -115,21 +115,22 @@ Result<> remove_below(int dirfd, const std::string& shown, dev_t dev) {
         ::close(dup);
         return fail_sys(fmt::format("opendir {}", shown));
     }
-    std::vector<std::string> names;
+    // Names and d_type: only entries that may be directories need a stat (for st_dev).
+    std::vector<std::pair<std::string, bool>> names;
     while (struct dirent* e = ::readdir(d)) {
         std::string_view n = e->d_name;
         if (n == "." || n == "..") continue;
-        names.emplace_back(n);
+        names.emplace_back(n, e->d_type == DT_DIR || e->d_type == DT_UNKNOWN);
     }
     ::closedir(d);
-    for (const auto& n : names) {
-        struct stat st;
+    for (const auto& [n, maybe_dir] : names) {
+        struct stat st{};
         std::string p = shown + "/" + n;
-        if (::fstatat(dirfd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        if (maybe_dir && ::fstatat(dirfd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) {
             if (errno == ENOENT) continue;
             return fail_sys(fmt::format("stat {}", p));
         }
-        if (S_ISDIR(st.st_mode)) {
+        if (maybe_dir && S_ISDIR(st.st_mode)) {
             if (st.st_dev != dev) return fail(fmt::format("refusing to remove {}: it is a mount point", p));
             Fd sub(::openat(dirfd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
             if (!sub) return fail_sys(fmt::format("opening {}", p));
@@ -170,6 +171,25 @@ bool exists(const std::string& path) {
 bool is_dir(const std::string& path) {
     struct stat st;
     return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+Result<std::vector<std::string>> list_subdirs(const std::string& path) {
+    DIR* d = ::opendir(path.c_str());
+    if (!d) return fail_sys(fmt::format("listing {}", path));
+    std::vector<std::string> out;
+    while (struct dirent* e = ::readdir(d)) {
+        std::string_view n = e->d_name;
+        if (n == "." || n == "..") continue;
+        bool dir = e->d_type == DT_DIR;
+        if (e->d_type == DT_UNKNOWN) {
+            struct stat st;
+            dir = ::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+        }
+        if (dir) out.emplace_back(n);
+    }
+    ::closedir(d);
+    std::sort(out.begin(), out.end());
+    return out;
 }
 
 Result<std::vector<std::string>> list_dir(const std::string& path) {

@@ -17,8 +17,11 @@ Result<std::string> read_file(const std::string& path);
 Result<bool> read_file_if_exists(const std::string& path, std::string& out);
 // Writes the whole buffer to an existing file (cgroupfs and procfs style: one write, no O_CREAT).
 Result<> write_existing(const std::string& path, std::string_view data);
-// Writes a file atomically: a temporary file beside it, fsync, rename, fsync of the directory.
-Result<> write_atomic(const std::string& path, std::string_view data, mode_t mode = 0644);
+// Writes a file atomically: a temporary file beside it, then rename. With Sync::durable the
+// file and its directory are fsync'd too (configuration); run-time state under /run and
+// scratch files skip that, since they do not outlive a reboot anyway.
+enum class Sync { durable, atomic_only };
+Result<> write_atomic(const std::string& path, std::string_view data, mode_t mode = 0644, Sync sync = Sync::durable);
 // mkdir -p; existing directories are fine.
 Result<> mkdir_p(const std::string& path, mode_t mode = 0755);
 // Removes a directory tree without following symlinks and without crossing into another
@@ -29,6 +32,9 @@ bool exists(const std::string& path);
 bool is_dir(const std::string& path);
 // Entries of a directory (without . and ..), sorted.
 Result<std::vector<std::string>> list_dir(const std::string& path);
+// Subdirectories of a directory (not following symlinks), from readdir's d_type: no stat per
+// entry, which matters in cgroupfs where a node holds dozens of files.
+Result<std::vector<std::string>> list_subdirs(const std::string& path);
 // Mount points as seen by this process (from /proc/self/mountinfo), unescaped.
 Result<std::vector<std::string>> mount_points();
 Result<bool> is_mount_point(const std::string& path);

@@ -1,6 +1,7 @@
 #include "core/proc.h"
 
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -73,6 +74,21 @@ void close_fds_from(int first, const std::vector<int>& keep) {
         lo = fd + 1;
     }
     ::syscall(SYS_close_range, lo, ~0U, 0);
+}
+
+Result<Cloned> clone_process(int flags, int cgroup_fd) {
+    if (cgroup_fd >= 0) {
+        struct clone_args args{};
+        args.flags = static_cast<__u64>(flags) | CLONE_INTO_CGROUP;
+        args.exit_signal = SIGCHLD;
+        args.cgroup = static_cast<__u64>(cgroup_fd);
+        long pid = ::syscall(SYS_clone3, &args, sizeof args);
+        if (pid >= 0) return Cloned{static_cast<pid_t>(pid), true};
+        if (errno != ENOSYS && errno != E2BIG) return fail_sys("clone3");
+    }
+    long pid = ::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0);
+    if (pid < 0) return fail_sys("clone");
+    return Cloned{static_cast<pid_t>(pid), false};
 }
 
 Result<int> wait_exit_code(pid_t pid) {

@@ -20,6 +20,15 @@ Result<Fd> pidfd_open(pid_t pid);
 // True if it exited.
 Result<bool> pidfd_wait(const Fd& pidfd, int timeout_ms);
 Result<> pidfd_signal(const Fd& pidfd, int sig);
+// A fork-like clone(2) with extra flags (namespaces). With a cgroup2 directory fd, the child
+// starts life in that cgroup (clone3 CLONE_INTO_CGROUP): nothing else is ever charged for it,
+// and no cgroup.procs write (which waits for an RCU grace period) is needed. On kernels
+// without clone3 the child starts in the caller's cgroups and in_cgroup is false.
+struct Cloned {
+    pid_t pid = -1;        // 0 in the child
+    bool in_cgroup = false;
+};
+Result<Cloned> clone_process(int flags, int cgroup_fd = -1);
 // Closes every fd >= first except those listed (used in a child before exec).
 void close_fds_from(int first, const std::vector<int>& keep = {});
 // waitpid that retries EINTR; returns the shell-style exit code (128+signal when killed).

@@ -1,6 +1,9 @@
 // The debian-12 template: debootstrap'd Debian with systemd as the container's init.
 // Opt-in (BC_TEST_DEBIAN=1): building the template takes minutes. BC_TEST_TEMPLATE_CACHE=DIR
 // reuses a debian-12.tar.gz built earlier.
+#include <sys/ipc.h>
+#include <sys/shm.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <thread>
@@ -34,6 +37,16 @@ TEST_F(BeanctlTest, Debian12WithSystemd) {
     EXPECT_EQ(r.out, "      1 systemd\n") << r.out;
     EXPECT_EQ(beanctl({"exec", id, "hostname"}).out, "bc-debian\n");
     EXPECT_EQ(beanctl({"exec", id, "cat", "/proc/1/cgroup"}).code, 0);
+
+    // ipcs (util-linux) inside does not see a segment made on the host.
+    int shm = ::shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+    ASSERT_GE(shm, 0);
+    r = beanctl({"exec", id, "ipcs", "-m"});
+    std::string host = run({"ipcs", "-m"}).out;
+    ::shmctl(shm, IPC_RMID, nullptr);
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(host.find(std::to_string(shm)), std::string::npos) << host;
+    EXPECT_EQ(r.out.find(" " + std::to_string(shm) + " "), std::string::npos) << r.out;
 
     // systemd halts on SIGRTMIN+3 (the template's stop signal), well within the timeout.
     r = beanctl({"-v", "stop", id, "--timeout", "60"});

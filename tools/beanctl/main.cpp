@@ -23,7 +23,7 @@ void print_usage(std::ostream& out) {
            "  --lib-dir DIR       state directory (default /var/lib/beancounter; env BEANCOUNTER_LIB_DIR)\n"
            "  --run-dir DIR       runtime directory (default /run/beancounter; env BEANCOUNTER_RUN_DIR)\n"
            "  --cgroup-prefix N   cgroup name for all containers (default beancounter; env BEANCOUNTER_CGROUP_PREFIX)\n"
-           "  -v, --verbose       more messages (repeat for debug)\n"
+           "  -v, --verbose       details of every step\n"
            "  -q, --quiet         errors only\n"
            "  -h, --help          this text; COMMAND --help for a command's options\n"
            "  --version           print the version\n"
@@ -34,7 +34,6 @@ void print_usage(std::ostream& out) {
 
 int main(int argc, char** argv) {
     bc::log::set_program("beanctl");
-    bc::log::set_level(bc::log::Level::warn);
     Context ctx;
     int i = 1;
     int verbosity = 0;
@@ -56,8 +55,6 @@ int main(int argc, char** argv) {
             return kExitOk;
         } else if (a == "-v" || a == "--verbose") {
             ++verbosity;
-        } else if (a == "-vv") {
-            verbosity += 2;
         } else if (a == "-q" || a == "--quiet") {
             verbosity = -1;
         } else if (a == "--conf-dir") {
@@ -73,10 +70,9 @@ int main(int argc, char** argv) {
             return kExitUsage;
         }
     }
-    bc::log::set_level(verbosity < 0 ? bc::log::Level::error
-                       : verbosity == 0 ? bc::log::Level::warn
-                       : verbosity == 1 ? bc::log::Level::info
-                                        : bc::log::Level::debug);
+    // Default: progress of slow steps (template builds, clean-ups) and warnings; -v adds
+    // the details of each step, -q leaves errors only.
+    bc::log::set_level(verbosity < 0 ? bc::log::Level::error : verbosity == 0 ? bc::log::Level::info : bc::log::Level::debug);
     ctx.overrides.from_environment();
     if (i >= argc) {
         print_usage(std::cerr);

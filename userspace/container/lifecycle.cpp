@@ -51,7 +51,7 @@ Result<> Manager::create(Ctid id, const CreateOptions& o) {
         if (auto r = fs::remove_tree(priv); !r) log::warn("cleaning up: {}", r.error().msg);
         return std::unexpected(std::move(e));
     };
-    log::info("unpacking template {} into {}", tname, priv);
+    log::debug("unpacking template {} into {}", tname, priv);
     if (auto r = unpack(archive, priv); !r) return undo(r.error().wrap(fmt::format("unpacking {}", archive)));
     ct.file = ConfFile::parse(fmt::format("# beancounter container {}\n", id), s_.ct_conf_path(id)).value();
     if (auto r = fs::mkdir_p(s_.ct_conf_dir()); !r) return undo(r.error());
@@ -131,7 +131,7 @@ Result<> Manager::start_locked(Ctid id) {
     };
     auto pid = spawn_init(req);
     if (!pid) return undo(pid.error().wrap(fmt::format("starting container {}", id)));
-    log::info("container {} started, init is host pid {}", id, *pid);
+    log::debug("container {} started, init is host pid {}", id, *pid);
     return {};
 }
 
@@ -158,7 +158,7 @@ Result<> Manager::stop_locked(Ctid id, const StopOptions& o) {
         return fail(Error{ESRCH, fmt::format("container {} is not running", id)});
     if (auto init = BC_TRY(find_init(s_, id))) {
         if (!o.fast) {
-            log::info("sending SIG{} to init of container {}", signal_name(stop_signal), id);
+            log::debug("sending SIG{} to init of container {}", signal_name(stop_signal), id);
             BC_TRYV(proc::pidfd_signal(init->pidfd, stop_signal));
             if (!BC_TRY(proc::pidfd_wait(init->pidfd, static_cast<int>(timeout) * 1000)))
                 log::warn("container {} did not stop within {} s; killing it", id, timeout);

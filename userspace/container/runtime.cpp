@@ -208,7 +208,8 @@ Result<pid_t> spawn_init(const SpawnRequest& req) {
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return fail_sys("socketpair");
     Fd parent_end(sv[0]), child_end(sv[1]);
-    Fd console(::open(req.console_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
+    // The console log holds the current boot only: each start begins it anew.
+    Fd console(::open(req.console_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (!console) return fail_sys(fmt::format("opening {}", req.console_log));
 
     auto v2 = BC_TRY(req.cgroup->open_v2());

@@ -2,7 +2,8 @@
 # run-all.sh: installs what the tests need, builds, and runs every test tier:
 #   1. unit tests (no root),
 #   2. root integration tests on this machine's kernel and cgroup layout,
-#   3. the second-kernel lane: Debian 12's stock 6.1 kernel with pure cgroup2 under qemu.
+#   3. the integration tests again with beanctl in a plain-directory chroot,
+#   4. the second-kernel lane: Debian 12's stock 6.1 kernel with pure cgroup2 under qemu.
 # Usage: tests/run-all.sh [--no-lane] [--build-dir DIR]
 # Environment: BC_TEST_DEBIAN=0 skips the debian-12 template test (debootstrap from Debian's
 # archive and a systemd boot: about 3-4 minutes); it runs by default.
@@ -29,6 +30,9 @@ export BC_TEST_DEBIAN=${BC_TEST_DEBIAN:-1}
 [[ $BC_TEST_DEBIAN == 0 ]] && unset BC_TEST_DEBIAN
 echo "== unit and integration tests ($(uname -r), host cgroup layout) =="
 ctest --output-on-failure --timeout 600
+
+echo "== integration tests with beanctl chrooted =="
+"$HERE/tests/lane/chroot-lane.sh" --build-dir "$BUILD"
 
 if ((LANE)); then
   echo "== second kernel: Debian 12 stock kernel, pure cgroup2, under qemu =="

@@ -344,3 +344,37 @@ TEST_F(BeanctlTest, BrokenConfigIsReportedAndStillStoppable) {
     std::ofstream(conf, std::ios::trunc) << good;
     EXPECT_EQ(beanctl({"destroy", id}).code, 0);
 }
+
+TEST_F(BeanctlTest, RootIsPivotedNotChrooted) {
+    // The classic chroot escape from inside must stop at the container's root, also when
+    // beanctl itself runs chrooted (CI sandboxes): the container's root is the top of its
+    // mount namespace.
+    std::string id = ct(1110);
+    ASSERT_EQ(beanctl({"create", id}).code, 0);
+    std::filesystem::copy_file(HELPER_DIR "/chroot_escape", lib() + "/private/1110/chroot_escape");
+    ASSERT_EQ(beanctl({"start", id}).code, 0);
+    auto r = beanctl({"exec", id, "/chroot_escape"});
+    EXPECT_EQ(r.code, 0) << r.out << r.err;
+    EXPECT_EQ(r.out, "contained\n");
+    // The same probe under a plain chroot shows that it can tell.
+    r = run({"chroot", lib() + "/private/1110", "/chroot_escape"});
+    EXPECT_EQ(r.code, 1) << r.out << r.err;
+    EXPECT_EQ(r.out, "escaped\n");
+}
+
+TEST_F(BeanctlTest, HostileRootfsSymlinksAreRefused) {
+    // A root file system whose /proc points at a host path: the mount must not follow it.
+    std::string id = ct(1111);
+    ASSERT_EQ(beanctl({"create", id}).code, 0);
+    std::string target = root_->path() + "/decoy";
+    std::filesystem::create_directory(target);
+    std::string proc = lib() + "/private/1111/proc";
+    std::filesystem::remove(proc);
+    std::filesystem::create_directory_symlink(target, proc);
+    auto r = beanctl({"start", id});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_TRUE(contains(r.err, "/proc in the root file system is not a plain directory")) << r.err;
+    EXPECT_TRUE(std::filesystem::is_empty(target)) << "nothing was mounted on the symlink's target";
+    EXPECT_EQ(beanctl({"status", id}).out, "CTID 1111 exist unmounted down\n");
+    expect_nothing_left();
+}

@@ -237,13 +237,17 @@ Result<pid_t> spawn_init(const SpawnRequest& req) {
     // Born in the cgroup2 node (clone3); the v1 hierarchies, if any, take it now.
     auto placed = cloned->in_cgroup ? bc::cgroup::CtGroup::write_pid(v1_procs, pid) : req.cgroup->attach(pid);
     if (!placed) return abort_child(placed.error().wrap("placing init in its cgroups"));
+    // The child may already have failed (it builds its root meanwhile): then the send fails
+    // and its message is waiting on the socket, read below.
     char go = 1;
-    if (::write(parent_end.get(), &go, 1) != 1) return abort_child(Error::sys(errno, "releasing the container's init"));
+    const bool released = ::send(parent_end.get(), &go, 1, MSG_NOSIGNAL) == 1;
+    const int send_errno = errno;
 
     char buf[1024];
     ssize_t n;
     do n = ::read(parent_end.get(), buf, sizeof buf);
     while (n < 0 && errno == EINTR);
+    if (!released && n <= 0) return abort_child(Error::sys(send_errno, "releasing the container's init"));
     if (n > 0) return abort_child(Error::msg_only(fmt::format("starting init: {}", std::string_view(buf, static_cast<size_t>(n)))));
     if (n < 0) return abort_child(Error::sys(errno, "waiting for the container's init"));
     // EOF: exec closed the socket, or the child died without a word.

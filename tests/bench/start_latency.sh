@@ -61,6 +61,15 @@ t_bc() {
   "$B" start 900 >/dev/null && "$B" exec 900 /bin/true && "$B" stop 900 >/dev/null && "$B" destroy 900 >/dev/null
   echo $(( $(now) - t0 ))
 }
+t_bc_nodestroy() {
+  "$B" create 900 >/dev/null
+  settle
+  local t0 t; t0=$(now)
+  "$B" start 900 >/dev/null && "$B" exec 900 /bin/true && "$B" stop 900 >/dev/null
+  t=$(( $(now) - t0 ))
+  "$B" destroy 900 >/dev/null
+  echo $t
+}
 t_crun() {
   settle
   local t0; t0=$(now)
@@ -73,17 +82,18 @@ t_unshare() {
   unshare --fork --pid --mount-proc --uts --ipc --net --mount chroot "$W/bundle/rootfs" /bin/true
   echo $(( $(now) - t0 ))
 }
-for f in t_bc t_crun t_unshare; do $f >/dev/null; done   # warm-up, and each must work
+for f in t_bc t_bc_nodestroy t_crun t_unshare; do $f >/dev/null; done   # warm-up, and each must work
 
-echo "round bc_us crun_us unshare_us" > "$W/rounds.txt"
+echo "round bc_us crun_us unshare_us bc_nodestroy_us" > "$W/rounds.txt"
 for ((i = 1; i <= N; i++)); do
   # rotate the order so that no method always runs first
-  case $((i % 3)) in
-    0) a=$(t_bc); b=$(t_crun); c=$(t_unshare) ;;
-    1) b=$(t_crun); c=$(t_unshare); a=$(t_bc) ;;
-    2) c=$(t_unshare); a=$(t_bc); b=$(t_crun) ;;
+  case $((i % 4)) in
+    0) a=$(t_bc); b=$(t_crun); c=$(t_unshare); d=$(t_bc_nodestroy) ;;
+    1) b=$(t_crun); c=$(t_unshare); d=$(t_bc_nodestroy); a=$(t_bc) ;;
+    2) c=$(t_unshare); d=$(t_bc_nodestroy); a=$(t_bc); b=$(t_crun) ;;
+    3) d=$(t_bc_nodestroy); a=$(t_bc); b=$(t_crun); c=$(t_unshare) ;;
   esac
-  echo "$i $a $b $c" >> "$W/rounds.txt"
+  echo "$i $a $b $c $d" >> "$W/rounds.txt"
 done
 
 med() { sort -n | awk '{v[NR] = $1} END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f", m}'; }
@@ -92,7 +102,9 @@ ratio() { awk -v a="$1" -v b="$2" 'NR > 1 {print $a / $b}' "$W/rounds.txt"; }
 echo "start_latency: $N rounds, settle ${SETTLE}s, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-52s %10s\n' "method" "median ms"
 printf '%-52s %10s\n' "beanctl start + exec /bin/true + stop + destroy" "$(col 2 | med)"
+printf '%-52s %10s\n' "beanctl start + exec /bin/true + stop (no destroy)" "$(col 5 | med)"
 printf '%-52s %10s\n' "crun run /bin/true (same rootfs)" "$(col 3 | med)"
 printf '%-52s %10s\n' "unshare + chroot /bin/true (floor)" "$(col 4 | med)"
 echo "per-round ratio beanctl / crun:    median $(ratio 2 3 | med)"
+echo "per-round ratio beanctl without destroy / crun: median $(ratio 5 3 | med)"
 echo "per-round ratio beanctl / unshare: median $(ratio 2 4 | med)"

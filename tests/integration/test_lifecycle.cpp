@@ -187,6 +187,26 @@ TEST_F(BeanctlTest, EnterGivesAShellOnAPty) {
     r = beanctl({"enter", id, "--exec", "sh", "-c", "test -t 0 && echo is-a-tty"});
     EXPECT_EQ(r.code, 0);
     EXPECT_TRUE(contains(r.out, "is-a-tty")) << r.out;
+
+    // SIGTERM to enter reaches the command inside, and enter returns its status.
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        for (const auto& e : env()) ::putenv(const_cast<char*>((new std::string(e))->c_str()));
+        int devnull = ::open("/dev/null", O_RDWR);
+        ::dup2(devnull, 1);
+        ::execl(BEANCTL_PATH, BEANCTL_PATH, "enter", id.c_str(), "--exec", "sleep", "100", nullptr);
+        ::_exit(127);
+    }
+    bool sleeping = false;
+    for (int i = 0; i < 300 && !sleeping; ++i) {
+        sleeping = contains(beanctl({"exec", id, "ps", "-o", "comm"}).out, "sleep");
+        if (!sleeping) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_TRUE(sleeping);
+    ::kill(pid, SIGTERM);
+    int st = 0;
+    ::waitpid(pid, &st, 0);
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 128 + SIGTERM) << st;
 }
 
 TEST_F(BeanctlTest, FailedStartLeavesNothing) {

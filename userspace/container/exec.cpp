@@ -159,12 +159,14 @@ Result<int> exec_in(const Settings& s, const cgroup::CtGroup& cg, const CtConfig
 }
 
 namespace {
-// Copies between the caller's terminal and the pty master until the shell is gone; window
-// size changes of the caller's terminal (SIGWINCH, read through winch_fd) are passed on.
-void relay(int master, pid_t child, int winch_fd) {
+// Copies between the caller's terminal and the pty master until the shell is gone. Signals
+// arrive through sig_fd: window size changes (SIGWINCH) are passed to the pty, SIGTERM and
+// SIGHUP to the shell, and the relay goes on until the shell has exited, so the caller's
+// terminal is always restored.
+void relay(int master, pid_t child, int sig_fd) {
     bool in_open = true;
     for (;;) {
-        struct pollfd p[3] = {{master, POLLIN, 0}, {in_open ? 0 : -1, POLLIN, 0}, {winch_fd, POLLIN, 0}};
+        struct pollfd p[3] = {{master, POLLIN, 0}, {in_open ? 0 : -1, POLLIN, 0}, {sig_fd, POLLIN, 0}};
         int r = ::poll(p, 3, 200);
         if (r < 0 && errno != EINTR) break;
         if (r <= 0) {
@@ -181,10 +183,15 @@ void relay(int master, pid_t child, int winch_fd) {
         }
         char buf[4096];
         if (p[2].revents & POLLIN) {
-            struct signalfd_siginfo si;
-            (void)!::read(winch_fd, &si, sizeof si);
-            struct winsize ws{};
-            if (::ioctl(0, TIOCGWINSZ, &ws) == 0) ::ioctl(master, TIOCSWINSZ, &ws);
+            struct signalfd_siginfo si{};
+            if (::read(sig_fd, &si, sizeof si) == sizeof si) {
+                if (si.ssi_signo == SIGWINCH) {
+                    struct winsize ws{};
+                    if (::ioctl(0, TIOCGWINSZ, &ws) == 0) ::ioctl(master, TIOCSWINSZ, &ws);
+                } else {
+                    ::kill(child, static_cast<int>(si.ssi_signo));
+                }
+            }
         }
         if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             ssize_t n = ::read(master, buf, sizeof buf);
@@ -242,17 +249,15 @@ Result<int> enter(const Settings& s, const cgroup::CtGroup& cg, const CtConfig& 
         ::cfmakeraw(&raw);
         ::tcsetattr(0, TCSANOW, &raw);
     }
-    sigset_t set, old;
+    // ^C and ^\ reach the shell through the pty (raw mode) or its own process group.
+    sigset_t set, old, relayed;
     sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGQUIT);
-    sigaddset(&set, SIGWINCH);
+    for (int sig : {SIGINT, SIGQUIT, SIGWINCH, SIGTERM, SIGHUP}) sigaddset(&set, sig);
     sigprocmask(SIG_BLOCK, &set, &old);
-    sigset_t winch;
-    sigemptyset(&winch);
-    sigaddset(&winch, SIGWINCH);
-    Fd winch_fd(::signalfd(-1, &winch, SFD_CLOEXEC));
-    relay(master.get(), pid, winch_fd.get());
+    sigemptyset(&relayed);
+    for (int sig : {SIGWINCH, SIGTERM, SIGHUP}) sigaddset(&relayed, sig);
+    Fd sig_fd(::signalfd(-1, &relayed, SFD_CLOEXEC));
+    relay(master.get(), pid, sig_fd.get());
     if (tty) ::tcsetattr(0, TCSANOW, &saved);
     sigprocmask(SIG_SETMASK, &old, nullptr);
     auto code = proc::wait_exit_code(pid);

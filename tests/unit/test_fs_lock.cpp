@@ -1,0 +1,90 @@
+// File-system helpers and the per-container lock (no root needed).
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../common/testutil.h"
+#include "container/lock.h"
+#include "core/fs.h"
+
+using namespace bc;
+
+TEST(Fs, WriteAtomicReplacesWholeFileAndLeavesNoTemp) {
+    bctest::TempDir d;
+    std::string p = d / "f";
+    ASSERT_TRUE(fs::write_atomic(p, "one\n", 0600));
+    ASSERT_TRUE(fs::write_atomic(p, "two\n", 0640, fs::Sync::atomic_only));
+    EXPECT_EQ(bctest::slurp(p), "two\n");
+    struct stat st;
+    ASSERT_EQ(::stat(p.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0640u);
+    EXPECT_EQ(fs::list_dir(d.path()).value(), std::vector<std::string>{"f"});
+    // A missing directory is an error, not a partial write.
+    EXPECT_FALSE(fs::write_atomic(d / "nodir/f", "x"));
+}
+
+TEST(Fs, RemoveTreeDoesNotFollowSymlinks) {
+    bctest::TempDir d;
+    bctest::write(d / "outside/keep", "precious\n");
+    bctest::write(d / "tree/a/b/file", "x");
+    std::filesystem::create_directory_symlink(d / "outside", d / "tree/a/link-to-outside");
+    std::filesystem::create_symlink(d / "outside/keep", d / "tree/file-link");
+    ASSERT_TRUE(fs::remove_tree(d / "tree"));
+    EXPECT_FALSE(std::filesystem::exists(d / "tree"));
+    EXPECT_EQ(bctest::slurp(d / "outside/keep"), "precious\n");
+    EXPECT_TRUE(fs::remove_tree(d / "missing")) << "a missing path is not an error";
+}
+
+TEST(Fs, ListSubdirsUsesOnlyDirectories) {
+    bctest::TempDir d;
+    bctest::write(d / "f", "");
+    std::filesystem::create_directory(d / "b");
+    std::filesystem::create_directory(d / "a");
+    std::filesystem::create_directory_symlink(d / "a", d / "link");
+    EXPECT_EQ(fs::list_subdirs(d.path()).value(), (std::vector<std::string>{"a", "b"}));
+}
+
+TEST(Fs, MkdirPAndJoin) {
+    bctest::TempDir d;
+    ASSERT_TRUE(fs::mkdir_p(d / "x/y/z"));
+    EXPECT_TRUE(fs::is_dir(d / "x/y/z"));
+    bctest::write(d / "file", "");
+    EXPECT_FALSE(fs::mkdir_p(d / "file"));
+    EXPECT_EQ(fs::join("/a/", "/b"), "/a/b");
+    EXPECT_EQ(fs::join("/a", "b"), "/a/b");
+    EXPECT_EQ(fs::unescape_mountinfo("/a\\040b\\011c"), "/a b\tc");
+}
+
+TEST(Lock, SecondHolderIsRefusedAndToldWho) {
+    bctest::TempDir d;
+    Settings s;
+    s.run_dir = d.path();
+    auto first = container::CtLock::acquire(s, 4242);
+    ASSERT_TRUE(first) << first.error().msg;
+    // flock locks belong to the open file description: a second open in this process
+    // conflicts as another process would.
+    auto second = container::CtLock::acquire(s, 4242);
+    ASSERT_FALSE(second);
+    EXPECT_EQ(second.error().err, EWOULDBLOCK);
+    EXPECT_NE(second.error().msg.find(std::to_string(::getpid())), std::string::npos) << second.error().msg;
+    EXPECT_TRUE(container::CtLock::acquire(s, 4243)) << "other containers are not affected";
+}
+
+TEST(Lock, ReleasedOnDestructionAndAfterRemove) {
+    bctest::TempDir d;
+    Settings s;
+    s.run_dir = d.path();
+    {
+        auto l = container::CtLock::acquire(s, 4242);
+        ASSERT_TRUE(l);
+    }
+    auto again = container::CtLock::acquire(s, 4242);
+    ASSERT_TRUE(again);
+    again->remove();
+    EXPECT_FALSE(std::filesystem::exists(s.lock_path(4242)));
+    // A new locker gets a fresh file even while the old, unlinked one is still locked.
+    auto fresh = container::CtLock::acquire(s, 4242);
+    EXPECT_TRUE(fresh);
+    EXPECT_TRUE(std::filesystem::exists(s.lock_path(4242)));
+}

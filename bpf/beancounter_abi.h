@@ -49,6 +49,20 @@ struct bc_ct_key {
 	__u64 cgroup_id;
 };
 
+/* Sizes of the pinned maps. */
+#define BC_MAX_CTS 65536
+/* How far below a container's own cgroup its sub-cgroups (systemd's slices and scopes) may
+ * nest and still count for it. */
+#define BC_MAX_CGROUP_DEPTH 16
+
+/* Pinned ARRAY map "bc_meta", one entry: which layout the pinned maps have, and which build
+ * of the programs is attached (a new build replaces the programs, keeping the maps). */
+struct bc_meta {
+	__u32 abi_version;
+	__u32 pad;
+	__u64 build_id;
+};
+
 /* Value of per-container maps: every resource of one container. */
 struct bc_ct_counters {
 	__u32 ctid;
@@ -60,10 +74,12 @@ struct bc_ct_counters {
 static_assert(sizeof(struct bc_counter) == 40, "bc_counter ABI");
 static_assert(sizeof(struct bc_ct_key) == 8, "bc_ct_key ABI");
 static_assert(sizeof(struct bc_ct_counters) == 8 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
+static_assert(sizeof(struct bc_meta) == 16, "bc_meta ABI");
 #else
 _Static_assert(sizeof(struct bc_counter) == 40, "bc_counter ABI");
 _Static_assert(sizeof(struct bc_ct_key) == 8, "bc_ct_key ABI");
 _Static_assert(sizeof(struct bc_ct_counters) == 8 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
+_Static_assert(sizeof(struct bc_meta) == 16, "bc_meta ABI");
 #endif
 
 #endif /* BEANCOUNTER_ABI_H */

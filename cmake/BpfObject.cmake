@@ -39,7 +39,7 @@ function(bpf_object NAME SOURCE)
   file(GLOB bpf_headers ${CMAKE_SOURCE_DIR}/bpf/*.h)
   add_custom_command(
     OUTPUT ${obj}
-    COMMAND ${BPF_CLANG} -g -O2 -target bpf -D__TARGET_ARCH_${BPF_TARGET_ARCH}
+    COMMAND ${BPF_CLANG} -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_${BPF_TARGET_ARCH}
             -Wall -Werror -I${BPF_GEN_DIR} -I${CMAKE_SOURCE_DIR}/bpf -c ${src} -o ${obj}
     DEPENDS ${src} ${bpf_headers} ${BPF_GEN_DIR}/vmlinux.h
     COMMENT "BPF ${NAME}.bpf.o"

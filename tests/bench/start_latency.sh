@@ -25,13 +25,15 @@ B=$BUILD/bin/beanctl
 "$HERE/tools/install-deps.sh" runtime bench
 
 export BEANCOUNTER_CONF_DIR=$W/etc BEANCOUNTER_LIB_DIR=$W/lib BEANCOUNTER_RUN_DIR=$W/run \
-       BEANCOUNTER_TEMPLATE_DIR=$W/template BEANCOUNTER_CGROUP_PREFIX=bc-bench-$$
+       BEANCOUNTER_TEMPLATE_DIR=$W/template BEANCOUNTER_CGROUP_PREFIX=bc-bench-$$ \
+       BEANCOUNTER_BPF_DIR=/sys/fs/bpf/bc-bench-$$
 MOVED=()
 cleanup() {
   "$B" stop 900 --fast >/dev/null 2>&1 || true
   "$B" destroy 900 >/dev/null 2>&1 || true
   crun --root $W/crun-state delete -f bench >/dev/null 2>&1 || true
   for c in "${MOVED[@]}"; do umount "$W/cgv1-$c" && rmdir "$W/cgv1-$c"; done
+  rm -rf "$BEANCOUNTER_BPF_DIR"   # unpinning the links detaches the programs
   rm -rf "$W"
 }
 trap cleanup EXIT

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "../common/testutil.h"
+#include "bpf/accounting.h"
 #include "cgroup/ctgroup.h"
 #include "cgroup/layout.h"
 #include "core/fs.h"
@@ -32,6 +33,11 @@ protected:
         ::mkdir((root_->path() + "/template").c_str(), 0755);
     }
     static void TearDownTestSuite() {
+        // The suite's BPF programs stop when their pinned links go.
+        if (root_) {
+            auto r = bc::bpf::Accounting::unload(bpf_dir());
+            EXPECT_TRUE(r) << r.error().msg;
+        }
         delete root_;
         root_ = nullptr;
     }
@@ -57,8 +63,9 @@ protected:
     static std::vector<std::string> env() {
         return {"BEANCOUNTER_CONF_DIR=" + root_->path() + "/etc", "BEANCOUNTER_LIB_DIR=" + root_->path() + "/lib",
                 "BEANCOUNTER_RUN_DIR=" + root_->path() + "/run", "BEANCOUNTER_TEMPLATE_DIR=" + root_->path() + "/template",
-                "BEANCOUNTER_CGROUP_PREFIX=" + prefix_};
+                "BEANCOUNTER_CGROUP_PREFIX=" + prefix_, "BEANCOUNTER_BPF_DIR=" + bpf_dir()};
     }
+    static std::string bpf_dir() { return "/sys/fs/bpf/" + prefix_; }
     static RunResult beanctl(const std::vector<std::string>& args, const std::string& input = "") {
         std::vector<std::string> argv{BEANCTL_PATH};
         argv.insert(argv.end(), args.begin(), args.end());

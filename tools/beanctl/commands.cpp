@@ -7,6 +7,7 @@
 
 #include "acct/cgroup_reader.h"
 #include "acct/resources.h"
+#include "bpf/accounting.h"
 #include "check.h"
 #include "cli.h"
 #include "config/ctid.h"
@@ -219,6 +220,14 @@ int cmd_status(Context& ctx, const std::string& name, std::vector<std::string> a
         auto r = bc::acct::read_cgroup_counters(cg, static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)));
         if (!r) return report(r.error());
         readings = *r;
+        auto acct = bc::bpf::Accounting::open(ctx.settings().bpf_dir);
+        if (!acct) return report(acct.error());
+        if (*acct) {
+            auto counted = (*acct)->read(id);
+            if (!counted) return report(counted.error());
+            if (*counted)
+                readings = bc::acct::merge(readings, {bc::acct::numproc_reading(cg, (*counted)->res[BC_RES_numproc])});
+        }
     }
     if (vm.count("json")) {
         json j = status_json(*st);

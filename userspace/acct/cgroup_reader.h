@@ -22,4 +22,11 @@ struct Reading {
 
 Result<std::vector<Reading>> read_cgroup_counters(const cgroup::CtGroup& cg, std::uint64_t page_size);
 
+// numproc as the BPF programs count it (held, maxheld: exact, every fork and exit), with the
+// limit and the refusals from the pids controller, which enforces it.
+Reading numproc_reading(const cgroup::CtGroup& cg, const bc_counter& counted);
+
+// Merges BPF-counted readings over the cgroup ones (one row per resource, table order).
+std::vector<Reading> merge(std::vector<Reading> from_cgroups, const std::vector<Reading>& from_bpf);
+
 }  // namespace bc::acct

@@ -20,6 +20,7 @@ void SettingsOverrides::from_environment() {
     env(run_dir, "BEANCOUNTER_RUN_DIR");
     env(template_dir, "BEANCOUNTER_TEMPLATE_DIR");
     env(cgroup_prefix, "BEANCOUNTER_CGROUP_PREFIX");
+    env(bpf_dir, "BEANCOUNTER_BPF_DIR");
 }
 
 std::string expand_veid(const std::string& pattern, Ctid id) {
@@ -72,6 +73,7 @@ Result<Settings> Settings::load(const SettingsOverrides& ov) {
     s.template_dir = s.lib_dir + "/template";
     pick(s.template_dir, ov.template_dir, "TEMPLATE");
     pick(s.cgroup_prefix, ov.cgroup_prefix, "CGROUP_PREFIX");
+    pick(s.bpf_dir, ov.bpf_dir, "BPF_DIR");
     pick(s.cgroup_parent, std::nullopt, "CGROUP_PARENT");
     s.ve_root = s.lib_dir + "/root/$VEID";
     s.ve_private = s.lib_dir + "/private/$VEID";
@@ -84,7 +86,8 @@ Result<Settings> Settings::load(const SettingsOverrides& ov) {
         return l ? fmt::format("{}:{}: ", s.global_conf_path(), l) : std::string();
     };
     for (auto [field, key] : {std::pair{&s.conf_dir, "CONF_DIR"}, {&s.lib_dir, "LIB_DIR"}, {&s.run_dir, "RUN_DIR"},
-                              {&s.template_dir, "TEMPLATE"}, {&s.ve_root, "VE_ROOT"}, {&s.ve_private, "VE_PRIVATE"}}) {
+                              {&s.template_dir, "TEMPLATE"}, {&s.ve_root, "VE_ROOT"}, {&s.ve_private, "VE_PRIVATE"},
+                              {&s.bpf_dir, "BPF_DIR"}}) {
         if (!valid_abs_path(*field))
             return fail(fmt::format("{}{} must be an absolute path without '..' (got '{}')", where(key), key, *field));
     }

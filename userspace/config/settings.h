@@ -18,6 +18,7 @@ struct SettingsOverrides {
     std::optional<std::string> run_dir;        // BEANCOUNTER_RUN_DIR, --run-dir
     std::optional<std::string> template_dir;   // BEANCOUNTER_TEMPLATE_DIR
     std::optional<std::string> cgroup_prefix;  // BEANCOUNTER_CGROUP_PREFIX
+    std::optional<std::string> bpf_dir;        // BEANCOUNTER_BPF_DIR
 
     // Fills unset fields from BEANCOUNTER_* environment variables.
     void from_environment();
@@ -29,6 +30,8 @@ struct Settings {
     std::string run_dir = "/run/beancounter";
     std::string template_dir = "/var/lib/beancounter/template";  // default <lib_dir>/template
     std::string cgroup_prefix = "beancounter";
+    // Where the BPF programs' links and maps are pinned (a directory on bpffs).
+    std::string bpf_dir = "/sys/fs/bpf/beancounter";
     // Path (relative to each hierarchy's root) under which <cgroup_prefix> is made; empty =
     // the root. On a pure cgroup2 host with a delegated subtree, the subtree.
     std::string cgroup_parent;

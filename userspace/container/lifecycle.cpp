@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <fmt/format.h>
 
+#include "bpf/accounting.h"
 #include "container/archive.h"
 #include "container/lock.h"
 #include "container/runtime.h"
@@ -87,6 +88,9 @@ Result<> Manager::umount_root(const std::string& ve_root) {
 Result<> Manager::teardown(Ctid id, const std::string& ve_root, bool skip_umount) {
     auto cg = ct_cgroup(l_, s_, id);
     BC_TRYV(cg.kill_all());
+    // The cgroup's id dies with it: stop attributing it (its counters stay until destroy).
+    if (auto cgid = cg.id(); cgid)
+        if (auto acct = BC_TRY(bpf::Accounting::open(s_.bpf_dir))) BC_TRYV(acct->unregister_cgroup(*cgid));
     BC_TRYV(cg.remove());
     if (!skip_umount) BC_TRYV(umount_root(ve_root));
     remove_init_record(s_, id);
@@ -111,6 +115,8 @@ Result<> Manager::start_locked(Ctid id) {
     const bool mounted_now = BC_TRY(mount_root(ct));
     auto undo = [&](Error e) -> Result<> {
         if (auto r = cg.kill_all(); !r) log::warn("cleaning up: {}", r.error().msg);
+        if (auto cgid = cg.id(); cgid)
+            if (auto acct = bpf::Accounting::open(s_.bpf_dir); acct && *acct) (void)(*acct)->unregister_cgroup(*cgid);
         if (auto r = cg.remove(); !r) log::warn("cleaning up: {}", r.error().msg);
         if (mounted_now)
             if (auto r = umount_root(ct.ve_root); !r) log::warn("cleaning up: {}", r.error().msg);
@@ -119,6 +125,14 @@ Result<> Manager::start_locked(Ctid id) {
     };
     if (auto r = cg.create(); !r) return undo(r.error());
     if (auto r = fs::mkdir_p(s_.ct_run_dir(id), 0700); !r) return undo(r.error());
+    // Counting starts before init exists: its own creation is the first charge.
+    {
+        auto acct = bpf::Accounting::load(s_.bpf_dir, s_.run_dir);
+        if (!acct) return undo(acct.error().wrap("loading the accounting programs (see beanctl check)"));
+        auto cgid = cg.id();
+        if (!cgid) return undo(cgid.error());
+        if (auto r = acct->register_ct(*cgid, id); !r) return undo(r.error());
+    }
 
     SpawnRequest req;
     req.ct = &ct;
@@ -191,6 +205,7 @@ Result<> Manager::destroy(Ctid id) {
     if (fs::is_dir(st.ve_root) && ::rmdir(st.ve_root.c_str()) < 0 && errno != ENOENT)
         return fail_sys(fmt::format("removing {}", st.ve_root));
     BC_TRYV(fs::remove_tree(s_.ct_run_dir(id)));
+    if (auto acct = BC_TRY(bpf::Accounting::open(s_.bpf_dir))) BC_TRYV(acct->forget(id));
     if (::unlink(s_.ct_conf_path(id).c_str()) < 0 && errno != ENOENT)
         return fail_sys(fmt::format("removing {}", s_.ct_conf_path(id)));
     lock.remove();

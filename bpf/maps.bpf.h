@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* The maps every accounting domain shares, pinned by name under the pin directory, and the
+ * helpers that find a task's container and charge a counter. BPF side only. */
+#ifndef BEANCOUNTER_MAPS_BPF_H
+#define BEANCOUNTER_MAPS_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+
+#include "beancounter_abi.h"
+
+/* cgroup2 id of a running container's cgroup -> its CTID. Userspace adds the entry before the
+ * container's init exists and removes it when the cgroup is removed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BC_MAX_CTS);
+	__type(key, __u64);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bc_cgroups SEC(".maps");
+
+/* CTID -> every beancounter of the container. Reset at start, removed at destroy. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BC_MAX_CTS);
+	__type(key, __u32);
+	__type(value, struct bc_ct_counters);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bc_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bc_meta);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bc_meta SEC(".maps");
+
+/* The container a cgroup belongs to: the cgroup itself or one of its ancestors (a
+ * container's processes may sit in sub-cgroups it made). 0 if none. */
+static __always_inline __u32 bc_ct_of_cgroup(struct cgroup *cg)
+{
+	for (int i = 0; i < BC_MAX_CGROUP_DEPTH && cg; i++) {
+		__u64 id = BPF_CORE_READ(cg, kn, id);
+		__u32 *ct = bpf_map_lookup_elem(&bc_cgroups, &id);
+
+		if (ct)
+			return *ct;
+		/* `self` is the first member of struct cgroup, so the parent css is the parent
+		 * cgroup itself. */
+		cg = (struct cgroup *)BPF_CORE_READ(cg, self.parent);
+	}
+	return 0;
+}
+
+static __always_inline __u32 bc_ct_of_task(struct task_struct *t)
+{
+	return bc_ct_of_cgroup(BPF_CORE_READ(t, cgroups, dfl_cgrp));
+}
+
+/* held += delta, and maxheld follows held up: exact under concurrency (atomic add, then a
+ * compare-and-swap loop that only ever raises maxheld). */
+static __always_inline void bc_charge(struct bc_counter *r, __s64 delta)
+{
+	__u64 held = __sync_add_and_fetch(&r->held, (__u64)delta);
+
+	if (delta <= 0)
+		return;
+	for (int i = 0; i < 16; i++) {
+		__u64 max = r->maxheld;
+
+		if (held <= max || __sync_val_compare_and_swap(&r->maxheld, max, held) == max)
+			break;
+	}
+}
+
+#endif /* BEANCOUNTER_MAPS_BPF_H */

@@ -1,0 +1,101 @@
+// numproc counted by the BPF programs: exact, with its peak, with no beanctl process alive.
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <thread>
+
+#include "fixture.h"
+
+using namespace bctest;
+
+namespace {
+struct Numproc {
+    std::uint64_t held = 0, maxheld = 0, limit = 0, failcnt = 0;
+};
+}  // namespace
+
+class NumprocTest : public BeanctlTest {
+protected:
+    Numproc numproc(const std::string& id) {
+        auto r = beanctl({"status", id, "--json", "-b"});
+        EXPECT_EQ(r.code, 0) << r.err;
+        auto j = nlohmann::json::parse(r.out);
+        const auto& n = j.at("beancounters").at("numproc");
+        return {n.at("held"), n.at("maxheld"), n.at("limit"), n.at("failcnt")};
+    }
+};
+
+TEST_F(NumprocTest, ExactTasksAndPeak) {
+    std::string id = ct(1401);
+    ASSERT_EQ(beanctl({"create", id}).code, 0);
+    std::filesystem::copy_file(HELPER_DIR "/tasks", lib() + "/private/1401/tasks");
+    ASSERT_EQ(beanctl({"start", id}).code, 0);
+    // At rest the container has exactly its init.
+    for (int i = 0; i < 100 && numproc(id).held != 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(numproc(id).held, 1u);
+
+    // 1 + 3 processes + 3 * 5 threads, started in the background: beanctl exec has returned
+    // (and exited) by the time the counter is read.
+    ASSERT_EQ(beanctl({"exec", id, "sh", "-c", "/tasks 3 5 600 > /tmp/ready 2>&1 &"}).code, 0);
+    std::string ready;
+    for (int i = 0; i < 500 && ready.empty(); ++i) {
+        ready = slurp(lib() + "/private/1401/tmp/ready");
+        if (ready.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_EQ(ready, "ready 19\n");
+    // The shell that started it is gone (it exits right after backgrounding).
+    Numproc n;
+    for (int i = 0; i < 200; ++i) {
+        n = numproc(id);
+        if (n.held == 1 + 19) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_EQ(n.held, 1u + 19u) << "init + the tasks, exactly";
+    EXPECT_GE(n.maxheld, n.held);
+    // Cross-check with the kernel's own count where the pids controller counts this cgroup.
+    std::string pids = bc::cgroup::CtGroup(layout(), "", prefix(), 1401).node_of("pids");
+    if (std::filesystem::exists(pids + "/pids.current")) {
+        EXPECT_EQ(std::stoull(slurp(pids + "/pids.current")), n.held);
+    }
+
+    ASSERT_EQ(beanctl({"exec", id, "killall", "tasks"}).code, 0);
+    for (int i = 0; i < 300; ++i) {
+        n = numproc(id);
+        if (n.held == 1) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_EQ(n.held, 1u) << "back to init alone";
+    EXPECT_GE(n.maxheld, 20u) << "the peak is kept after the tasks exit";
+    EXPECT_LE(n.maxheld, 23u) << "the peak is the tasks plus at most the short-lived shells around them";
+
+    // Restart: counting starts anew for the new cgroup, maxheld included.
+    ASSERT_EQ(beanctl({"restart", id}).code, 0);
+    for (int i = 0; i < 100 && numproc(id).held != 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    n = numproc(id);
+    EXPECT_EQ(n.held, 1u);
+    EXPECT_LE(n.maxheld, 3u);
+}
+
+TEST_F(NumprocTest, SubCgroupsCountForTheContainer) {
+    std::string id = ct(1402);
+    ASSERT_EQ(beanctl({"create", id}).code, 0);
+    ASSERT_EQ(beanctl({"start", id}).code, 0);
+    // A sub-cgroup made from the host side stands for one a container's systemd would make.
+    std::string v2 = bc::cgroup::CtGroup(layout(), "", prefix(), 1402).v2_path();
+    ASSERT_TRUE(std::filesystem::create_directory(v2 + "/sub"));
+    pid_t init = std::stoi(slurp(run_dir() + "/ct/1402/init"));
+    // Move init into the sub-cgroup; its next child is created there.
+    {
+        std::ofstream(v2 + "/sub/cgroup.procs") << init;
+    }
+    ASSERT_EQ(beanctl({"exec", id, "sh", "-c", "sleep 600 </dev/null >/dev/null 2>&1 &"}).code, 0);
+    Numproc n;
+    for (int i = 0; i < 200; ++i) {
+        n = numproc(id);
+        if (n.held == 2) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_EQ(n.held, 2u);
+    ASSERT_EQ(beanctl({"stop", id}).code, 0);
+    EXPECT_FALSE(std::filesystem::exists(v2)) << "stop removes sub-cgroups too";
+}

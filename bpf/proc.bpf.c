@@ -6,7 +6,10 @@
  * (sched_process_exit, once per thread). The container it was charged to is kept in task
  * storage, so that the exit uncharges exactly what the fork charged: no counter can go
  * negative, and a task moved out of a container by the host's admin is uncharged from the
- * container it was counted in. Failures (failcnt) are the pids controller's: a fork refused at
+ * container it was counted in. The mark is set and cleared with compare-and-swap, so that
+ * while a new build of these programs is attached beside the old one (they are swapped
+ * without a gap, see userspace/bpf/accounting.cpp) each fork is charged and each exit
+ * uncharged exactly once. Failures (failcnt) are the pids controller's: a fork refused at
  * pids.max is counted by the kernel in pids.events, which the reader adds. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -41,7 +44,8 @@ int BPF_PROG(bc_proc_fork, struct task_struct *parent, struct task_struct *child
 	charged = bpf_task_storage_get(&bc_task_ct, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!charged)
 		return 0; /* no memory for the mark: not charged, so never uncharged either */
-	*charged = ct;
+	if (__sync_val_compare_and_swap(charged, 0, ct) != 0)
+		return 0; /* already charged by the other build */
 	bc_charge(&c->res[BC_RES_numproc], 1);
 	return 0;
 }
@@ -51,12 +55,15 @@ int BPF_PROG(bc_proc_exit, struct task_struct *p)
 {
 	struct bc_ct_counters *c;
 	__u32 *charged = bpf_task_storage_get(&bc_task_ct, p, 0, 0);
+	__u32 ct;
 
-	if (!charged || !*charged)
+	if (!charged)
 		return 0;
-	c = bpf_map_lookup_elem(&bc_counters, charged);
+	ct = *charged;
+	if (!ct || __sync_val_compare_and_swap(charged, ct, 0) != ct)
+		return 0; /* not charged, or already uncharged by the other build */
+	c = bpf_map_lookup_elem(&bc_counters, &ct);
 	if (c)
 		bc_charge(&c->res[BC_RES_numproc], -1);
-	*charged = 0;
 	return 0;
 }

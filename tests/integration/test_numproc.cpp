@@ -1,4 +1,5 @@
 // numproc counted by the BPF programs: exact, with its peak, with no beanctl process alive.
+#include <bpf/bpf.h>
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -98,4 +99,67 @@ TEST_F(NumprocTest, SubCgroupsCountForTheContainer) {
     EXPECT_EQ(n.held, 2u);
     ASSERT_EQ(beanctl({"stop", id}).code, 0);
     EXPECT_FALSE(std::filesystem::exists(v2)) << "stop removes sub-cgroups too";
+}
+
+TEST_F(NumprocTest, CountersSurviveANewBuildOfThePrograms) {
+    std::string id = ct(1403);
+    ASSERT_EQ(beanctl({"create", id}).code, 0);
+    std::filesystem::copy_file(HELPER_DIR "/tasks", lib() + "/private/1403/tasks");
+    ASSERT_EQ(beanctl({"start", id}).code, 0);
+    ASSERT_EQ(beanctl({"exec", id, "sh", "-c", "/tasks 2 3 600 > /tmp/ready 2>&1 &"}).code, 0);
+    for (int i = 0; i < 500 && slurp(lib() + "/private/1403/tmp/ready").empty(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    Numproc before;
+    for (int i = 0; i < 200 && (before = numproc(id)).held != 1 + 9; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_EQ(before.held, 10u);
+
+    auto pinned_link_id = [&](const char* name) -> __u32 {
+        int fd = ::bpf_obj_get((bpf_dir() + "/" + name).c_str());
+        if (fd < 0) return 0;
+        bpf_link_info info{};
+        __u32 len = sizeof info;
+        int err = ::bpf_obj_get_info_by_fd(fd, &info, &len);
+        ::close(fd);
+        return err ? 0 : info.id;
+    };
+    const __u32 old_fork = pinned_link_id("link_proc_fork"), old_exit = pinned_link_id("link_proc_exit");
+    ASSERT_NE(old_fork, 0u);
+    ASSERT_NE(old_exit, 0u);
+
+    // Make the pinned programs look like another build: the next start loads this build's
+    // programs against the pinned maps and swaps them in behind the pinned links.
+    int meta = ::bpf_obj_get((bpf_dir() + "/bc_meta").c_str());
+    ASSERT_GE(meta, 0);
+    bc_meta m{};
+    __u32 key = 0;
+    ASSERT_EQ(::bpf_map_lookup_elem(meta, &key, &m), 0);
+    m.build_id ^= 1;
+    ASSERT_EQ(::bpf_map_update_elem(meta, &key, &m, BPF_ANY), 0);
+    std::string other = ct(1404);
+    ASSERT_EQ(beanctl({"create", other}).code, 0);
+    ASSERT_EQ(beanctl({"start", other}).code, 0);
+    ASSERT_EQ(::bpf_map_lookup_elem(meta, &key, &m), 0);
+    ::close(meta);
+    EXPECT_EQ(m.abi_version, static_cast<__u32>(BC_ABI_VERSION));
+    // New links are pinned, and the old ones are gone (detached), not left running.
+    EXPECT_NE(pinned_link_id("link_proc_fork"), old_fork);
+    EXPECT_NE(pinned_link_id("link_proc_exit"), old_exit);
+    for (__u32 gone : {old_fork, old_exit}) {
+        int fd = ::bpf_link_get_fd_by_id(gone);
+        EXPECT_LT(fd, 0) << "link " << gone << " still exists";
+        if (fd >= 0) ::close(fd);
+    }
+    EXPECT_FALSE(std::filesystem::exists(bpf_dir() + "/link_proc_fork_new"));
+
+    // Nothing lost, and the new programs count on: tasks charged by the old programs are
+    // uncharged by the new ones when they exit.
+    EXPECT_EQ(numproc(id).held, 10u);
+    EXPECT_EQ(numproc(id).maxheld, before.maxheld);
+    ASSERT_EQ(beanctl({"exec", id, "killall", "tasks"}).code, 0);
+    Numproc after;
+    for (int i = 0; i < 300 && (after = numproc(id)).held != 1; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(after.held, 1u);
+    EXPECT_EQ(numproc(other).held, 1u);
 }

@@ -103,7 +103,8 @@ constexpr Prog kProgs[] = {
 
 Result<std::optional<Accounting>> Accounting::open(const std::string& pin_dir) {
     auto meta = BC_TRY(read_meta(pin_dir));
-    if (!meta) return std::nullopt;
+    // Version 0: a loader stopped before it finished; the next load completes it.
+    if (!meta || meta->abi_version == 0) return std::nullopt;
     if (meta->abi_version != BC_ABI_VERSION)
         return fail(fmt::format("the BPF maps pinned in {} have layout version {}, this build uses {}; "
                                 "stop every container and remove the pins there",
@@ -125,7 +126,8 @@ Result<Accounting> Accounting::load(const std::string& pin_dir, const std::strin
         auto a = BC_TRY(open(pin_dir));
         return std::move(*a);
     }
-    if (meta && meta->abi_version != BC_ABI_VERSION) BC_TRYV(open(pin_dir));  // reports the mismatch
+    if (meta && meta->abi_version != 0 && meta->abi_version != BC_ABI_VERSION)
+        BC_TRYV(open(pin_dir));  // reports the mismatch
 
     libbpf_print_fn_t old_print = libbpf_set_print(libbpf_print);
     struct Restore {
@@ -140,23 +142,24 @@ Result<Accounting> Accounting::load(const std::string& pin_dir, const std::strin
         return fail(Error::sys(-err, fmt::format("loading the BPF programs (maps pinned in {} must match this build's "
                                                  "layout; see beanctl check)",
                                                  pin_dir)));
+    // Tracing links cannot swap their program (bpf_link_update is for cgroup, XDP and the
+    // like), so a new build is attached beside the running one and its pin renamed over the
+    // old pin, which drops the old link: no event goes uncounted in between, and the
+    // programs' compare-and-swap marks keep the overlap from counting anything twice.
     for (const auto& p : kProgs) {
         std::string path = pin_dir + "/" + p.link_name;
+        std::string fresh = path + "_new";  // bpffs refuses '.' in names
         bpf_program* prog = p.get(skel.get());
-        if (fs::exists(path)) {
-            // A running build: swap its program for ours, atomically, keeping the link.
-            bpf_link* link = bpf_link__open(path.c_str());
-            if (!link) return fail_sys(errno, fmt::format("opening pinned link {}", path));
-            int err = bpf_link__update_program(link, prog);
-            bpf_link__destroy(link);  // drops our reference; the pin keeps it attached
-            if (err) return fail(Error::sys(-err, fmt::format("replacing the program behind {}", path)));
-            log::debug("replaced the program of {}", path);
-        } else {
-            bpf_link* link = bpf_program__attach(prog);
-            if (!link) return fail_sys(errno, fmt::format("attaching {}", bpf_program__name(prog)));
-            int err = bpf_link__pin(link, path.c_str());
-            bpf_link__destroy(link);
-            if (err) return fail(Error::sys(-err, fmt::format("pinning {}", path)));
+        bpf_link* link = bpf_program__attach(prog);
+        if (!link) return fail_sys(errno, fmt::format("attaching {}", bpf_program__name(prog)));
+        ::unlink(fresh.c_str());  // left by a loader killed at this point
+        int err = bpf_link__pin(link, fresh.c_str());
+        bpf_link__destroy(link);  // the pin holds it now
+        if (err) return fail(Error::sys(-err, fmt::format("pinning {}", fresh)));
+        if (::rename(fresh.c_str(), path.c_str()) < 0) {
+            int e = errno;
+            ::unlink(fresh.c_str());
+            return fail_sys(e, fmt::format("replacing {}", path));
         }
     }
     bc_meta m{BC_ABI_VERSION, 0, id};

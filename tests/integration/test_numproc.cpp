@@ -52,6 +52,9 @@ TEST_F(NumprocTest, ExactTasksAndPeak) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     EXPECT_EQ(n.held, 1u + 19u) << "init + the tasks, exactly";
+    // list reads every container's counters in one batch: the same number.
+    auto listed = beanctl({"list", "-H", "-o", "ctid,numproc"});
+    EXPECT_NE(listed.out.find("      1401         20"), std::string::npos) << listed.out;
     EXPECT_GE(n.maxheld, n.held);
     // Cross-check with the kernel's own count where the pids controller counts this cgroup.
     std::string pids = bc::cgroup::CtGroup(layout(), "", prefix(), 1401).node_of("pids");

@@ -273,6 +273,16 @@ int cmd_list(Context& ctx, const std::string& name, std::vector<std::string> arg
         if (!st) return report(st.error());
         if (vm.count("all") || st->running) rows.push_back(*st);
     }
+    // NPROC as the kernel counts it, for every container in one batch lookup.
+    auto acct = bc::bpf::Accounting::open(ctx.settings().bpf_dir);
+    if (!acct) return report(acct.error());
+    if (*acct) {
+        auto all = (*acct)->read_all();
+        if (!all) return report(all.error());
+        for (auto& st : rows)
+            for (const auto& [ctid, c] : *all)
+                if (ctid == st.id && st.running) st.numproc = c.res[BC_RES_numproc].held;
+    }
     if (vm.count("json")) {
         json j = json::array();
         for (const auto& st : rows) {

@@ -5,8 +5,9 @@
 // /sys/fs/bpf/beancounter), so counting goes on with no beancounter process alive. Loading is
 // idempotent: when the pinned links run this build's programs nothing is loaded; a different
 // build is loaded against the pinned maps (libbpf checks that their layout matches) and
-// replaces the running programs with bpf_link_update, so no counter is lost. Pins of another
-// ABI version are reported, never reused.
+// replaces the running programs without a gap: attached beside them, its link pins are
+// renamed over theirs. No counter is lost. Pins of another ABI version are reported, never
+// reused.
 #pragma once
 
 #include <cstdint>

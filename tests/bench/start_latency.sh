@@ -56,13 +56,21 @@ fi
 SETTLE=${SETTLE:-0.1}
 now() { echo "${EPOCHREALTIME/./}"; }
 settle() { [[ $SETTLE == 0 ]] || sleep "$SETTLE"; }
-t_bc() {
+t_bc() {   # also records each step's time in $W/steps
   "$B" create 900 >/dev/null
   settle
-  local t0; t0=$(now)
-  "$B" start 900 >/dev/null && "$B" exec 900 /bin/true && "$B" stop 900 >/dev/null && "$B" destroy 900 >/dev/null
-  echo $(( $(now) - t0 ))
+  local t0 t1 t2 t3 t4
+  t0=$(now); "$B" start 900 >/dev/null
+  t1=$(now); "$B" exec 900 /bin/true
+  t2=$(now); "$B" stop 900 >/dev/null
+  t3=$(now); "$B" destroy 900 >/dev/null
+  t4=$(now)
+  echo "$((t1 - t0)) $((t2 - t1)) $((t3 - t2)) $((t4 - t3))" >> "$W/steps"
+  echo $((t4 - t0))
 }
+# A process start alone: what each of beanctl's four commands costs before any work.
+t_version() { settle; local t0; t0=$(now); "$B" --version >/dev/null; echo $(( $(now) - t0 )); }
+t_true() { settle; local t0; t0=$(now); /bin/true; echo $(( $(now) - t0 )); }
 t_bc_nodestroy() {
   "$B" create 900 >/dev/null
   settle
@@ -85,6 +93,7 @@ t_unshare() {
   echo $(( $(now) - t0 ))
 }
 for f in t_bc t_bc_nodestroy t_crun t_unshare; do $f >/dev/null; done   # warm-up, and each must work
+: > "$W/steps"; : > "$W/procs"
 
 echo "round bc_us crun_us unshare_us bc_nodestroy_us" > "$W/rounds.txt"
 for ((i = 1; i <= N; i++)); do
@@ -96,6 +105,7 @@ for ((i = 1; i <= N; i++)); do
     3) d=$(t_bc_nodestroy); a=$(t_bc); b=$(t_crun); c=$(t_unshare) ;;
   esac
   echo "$i $a $b $c $d" >> "$W/rounds.txt"
+  echo "$(t_version) $(t_true)" >> "$W/procs"
 done
 
 med() { sort -n | awk '{v[NR] = $1} END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f", m}'; }
@@ -110,3 +120,6 @@ printf '%-52s %10s\n' "unshare + chroot /bin/true (floor)" "$(col 4 | med)"
 echo "per-round ratio beanctl / crun:    median $(ratio 2 3 | med)"
 echo "per-round ratio beanctl without destroy / crun: median $(ratio 5 3 | med)"
 echo "per-round ratio beanctl / unshare: median $(ratio 2 4 | med)"
+step() { awk -v c="$1" '{print $c / 1000}' "$W/steps" | med; }
+echo "beanctl steps, median ms: start $(step 1), exec $(step 2), stop $(step 3), destroy $(step 4)"
+echo "process start, median ms: beanctl --version $(awk '{print $1 / 1000}' "$W/procs" | med), /bin/true $(awk '{print $2 / 1000}' "$W/procs" | med)"

@@ -103,8 +103,12 @@ Result<> Manager::start(Ctid id) {
 }
 
 Result<> Manager::start_locked(Ctid id) {
-    auto ct = BC_TRY(CtConfig::load(id, s_));
     auto st = BC_TRY(status(id));
+    if (!st.config) {
+        if (!st.config_error.empty()) return fail(Error{EINVAL, st.config_error});
+        return fail(Error{ENOENT, fmt::format("container {} does not exist", id)});
+    }
+    const CtConfig& ct = *st.config;
     if (st.running) return fail(Error{EALREADY, fmt::format("container {} is already running", id)});
     auto cg = ct_cgroup(l_, s_, id);
     // Leftovers of a start that was killed half-way: processes and cgroups of ours.
@@ -162,10 +166,9 @@ Result<> Manager::stop_locked(Ctid id, const StopOptions& o) {
     if (!st.config_error.empty()) {
         // A running container must stay stoppable even if its config was broken by hand.
         log::warn("{}; stopping with SIGTERM and the default paths", st.config_error);
-    } else if (st.exists) {
-        auto ct = BC_TRY(CtConfig::load(id, s_));
-        stop_signal = ct.stop_signal;
-        if (!o.timeout && ct.stop_timeout) timeout = ct.stop_timeout;
+    } else if (st.config) {
+        stop_signal = st.config->stop_signal;
+        if (!o.timeout && st.config->stop_timeout) timeout = st.config->stop_timeout;
     }
     auto cg = ct_cgroup(l_, s_, id);
     if (!st.running && !st.mounted && !cg.exists())

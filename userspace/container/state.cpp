@@ -60,6 +60,7 @@ Result<CtStatus> status(const Settings& s, const cgroup::Layout& l, Ctid id) {
         st.ostemplate = cfg->ostemplate;
         st.ve_root = cfg->ve_root;
         st.ve_private = cfg->ve_private;
+        st.config = std::move(*cfg);
     } else if (cfg.error().err != ENOENT) {
         st.exists = true;
         st.config_error = cfg.error().msg;

@@ -49,6 +49,7 @@ struct CtStatus {
     std::string hostname;
     std::string ostemplate;
     std::string ve_root, ve_private;
+    std::optional<CtConfig> config;  // the parsed config, when it exists and parses
 };
 // A missing config is "deleted"; one that fails to parse is reported in config_error (and
 // the default paths are assumed).

@@ -15,7 +15,7 @@ while (($#)); do
   case $1 in
     --no-lane) LANE=0; shift ;;
     --build-dir) BUILD=$2; shift 2 ;;
-    -h|--help) sed -n '2,8s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,9s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "run-all: unknown option $1" >&2; exit 2 ;;
   esac
 done

@@ -5,6 +5,11 @@
 # Needs root. Leaves container 101 running; 'beanctl stop 101' and 'beanctl destroy 101'
 # remove it.
 set -euo pipefail
+case ${1:-} in
+  -h|--help) sed -n '2,6s/^# \{0,1\}//p' "$0"; exit 0 ;;
+  "") ;;
+  *) echo "demo: no arguments expected (see --help)" >&2; exit 2 ;;
+esac
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-$HERE/build}
 [[ $(id -u) -eq 0 ]] || { echo "demo: run as root" >&2; exit 1; }

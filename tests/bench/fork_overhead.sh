@@ -6,9 +6,11 @@
 # Needs root and a build; everything lives under /tmp/bc-forkbench, a private cgroup prefix
 # and a private pin directory, removed on exit.
 set -euo pipefail
+case ${1:-} in -h|--help) sed -n '2,7s/^# \{0,1\}//p' "$0"; exit 0 ;; esac
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PAIRS=${1:-10}
 FORKS=${2:-20000}
+[[ $PAIRS =~ ^[1-9][0-9]*$ && $FORKS =~ ^[1-9][0-9]*$ ]] || { echo "fork_overhead: PAIRS and FORKS must be positive numbers (see --help)" >&2; exit 2; }
 BUILD=${BUILD:-$HERE/build}
 B=$BUILD/bin/beanctl
 FB=$BUILD/tests/forkbench

@@ -15,8 +15,10 @@
 # (here hugetlb, which no v1 hierarchy holds). For crun's runs only, that controller is
 # mounted as a temporary v1 hierarchy, which takes it off cgroup2; it is unmounted on exit.
 set -euo pipefail
+case ${1:-} in -h|--help) sed -n '2,18s/^# \{0,1\}//p' "$0"; exit 0 ;; esac
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 N=${1:-20}
+[[ $N =~ ^[1-9][0-9]*$ ]] || { echo "start_latency: ROUNDS must be a positive number (see --help)" >&2; exit 2; }
 BUILD=${BUILD:-$HERE/build}
 W=/tmp/bc-bench
 B=$BUILD/bin/beanctl

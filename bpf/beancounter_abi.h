@@ -13,7 +13,7 @@
 
 /* Version of the pinned map layout under /sys/fs/bpf/beancounter/. Bump on any change to the
  * structs below; readers refuse pins of another version instead of misreading them. */
-#define BC_ABI_VERSION 1
+#define BC_ABI_VERSION 2
 
 enum bc_unit {
 	BC_UNIT_NONE = 0,
@@ -51,6 +51,9 @@ struct bc_ct_key {
 
 /* Sizes of the pinned maps. */
 #define BC_MAX_CTS 65536
+/* Tasks in all containers together recorded in the preallocated hash (about 3.5 MiB of
+ * kernel memory); beyond that, task storage records them (slower, as exact). */
+#define BC_MAX_TASKS 65536
 /* How far below a container's own cgroup its sub-cgroups (systemd's slices and scopes) may
  * nest and still count for it. */
 #define BC_MAX_CGROUP_DEPTH 16

@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <fstream>
+#include <functional>
 #include <thread>
 
 #include "fixture.h"
@@ -165,4 +167,45 @@ TEST_F(NumprocTest, CountersSurviveANewBuildOfThePrograms) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     EXPECT_EQ(after.held, 1u);
     EXPECT_EQ(numproc(other).held, 1u);
+}
+
+TEST_F(NumprocTest, ExactBeyondTheTaskRecord) {
+    // A task record of 4 entries: most of the tasks below are recorded in task storage
+    // instead, and the count must not notice. Own pin directory: the map size differs.
+    std::string pins = bpf_dir() + "-small";
+    auto small_env = env();
+    for (auto& e : small_env)
+        if (e.starts_with("BEANCOUNTER_BPF_DIR=")) e = "BEANCOUNTER_BPF_DIR=" + pins;
+    auto bc = [&](const std::vector<std::string>& args) {
+        std::vector<std::string> argv{BEANCTL_PATH};
+        argv.insert(argv.end(), args.begin(), args.end());
+        return run(argv, small_env);
+    };
+    std::filesystem::create_directories(etc());
+    std::ofstream(etc() + "/beancounter.conf") << "BPF_MAX_TASKS=\"4\"\n";
+    struct Undo {
+        std::function<void()> f;
+        ~Undo() { f(); }
+    } undo{[&] {
+        bc({"stop", "1405", "--fast"});
+        bc({"destroy", "1405"});
+        std::filesystem::remove(etc() + "/beancounter.conf");
+        (void)bc::bpf::Accounting::unload(pins);
+    }};
+    ASSERT_EQ(bc({"create", "1405"}).code, 0);
+    std::filesystem::copy_file(HELPER_DIR "/tasks", lib() + "/private/1405/tasks");
+    ASSERT_EQ(bc({"start", "1405"}).code, 0);
+    ASSERT_EQ(bc({"exec", "1405", "sh", "-c", "/tasks 3 5 600 > /tmp/ready 2>&1 &"}).code, 0);
+    for (int i = 0; i < 500 && slurp(lib() + "/private/1405/tmp/ready").empty(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    auto held = [&] {
+        auto j = nlohmann::json::parse(bc({"status", "1405", "--json", "-b"}).out);
+        return j.at("beancounters").at("numproc").at("held").get<std::uint64_t>();
+    };
+    std::uint64_t h = 0;
+    for (int i = 0; i < 200 && (h = held()) != 20; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(h, 20u);
+    ASSERT_EQ(bc({"exec", "1405", "killall", "tasks"}).code, 0);
+    for (int i = 0; i < 300 && (h = held()) != 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(h, 1u);
 }

@@ -115,7 +115,7 @@ Result<std::optional<Accounting>> Accounting::open(const std::string& pin_dir) {
     return a;
 }
 
-Result<Accounting> Accounting::load(const std::string& pin_dir, const std::string& lock_dir) {
+Result<Accounting> Accounting::load(const std::string& pin_dir, const std::string& lock_dir, unsigned max_tasks) {
     BC_TRYV(ensure_bpffs(pin_dir));
     auto lock = BC_TRY(lock_loader(lock_dir));
     const std::uint64_t id = build_id();
@@ -138,6 +138,8 @@ Result<Accounting> Accounting::load(const std::string& pin_dir, const std::strin
     LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir.c_str());
     std::unique_ptr<proc_bpf, SkelDeleter> skel(proc_bpf__open_opts(&opts));
     if (!skel) return fail_sys(errno, "opening the BPF programs");
+    if (int err = bpf_map__set_max_entries(skel->maps.bc_task_ct, max_tasks); err)
+        return fail(Error::sys(-err, "sizing bc_task_ct"));
     if (int err = proc_bpf__load(skel.get()); err)
         return fail(Error::sys(-err, fmt::format("loading the BPF programs (maps pinned in {} must match this build's "
                                                  "layout; see beanctl check)",

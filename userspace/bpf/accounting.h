@@ -27,7 +27,10 @@ class Accounting {
 public:
     // Loads (or reuses) the programs and maps; mounts bpffs at /sys/fs/bpf when it is not
     // mounted. lock_dir holds the lock that serializes concurrent loaders.
-    static Result<Accounting> load(const std::string& pin_dir, const std::string& lock_dir);
+    // max_tasks sizes the preallocated task record (see bpf/proc.bpf.c) when the maps are
+    // created; pinned maps of another size are reported as incompatible.
+    static Result<Accounting> load(const std::string& pin_dir, const std::string& lock_dir,
+                                   unsigned max_tasks = BC_MAX_TASKS);
     // Opens the pinned maps of a loaded instance; nullopt if nothing is loaded there.
     static Result<std::optional<Accounting>> open(const std::string& pin_dir);
     // Removes every pin (programs stop when their last link goes). For uninstall and tests.

@@ -101,6 +101,14 @@ Result<Settings> Settings::load(const SettingsOverrides& ov) {
             return fail(fmt::format("{}CGROUP_PARENT '{}' must be a path without '..'", where("CGROUP_PARENT"), s.cgroup_parent));
         s.cgroup_parent = std::string(p);
     }
+    if (auto v = gc.get("BPF_MAX_TASKS")) {
+        unsigned n = 0;
+        auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+        if (ec != std::errc() || ptr != v->data() + v->size() || n == 0 || n > (1u << 22))
+            return fail(fmt::format("{}BPF_MAX_TASKS must be a number from 1 to 4194304 (got '{}')",
+                                    where("BPF_MAX_TASKS"), *v));
+        s.bpf_max_tasks = n;
+    }
     if (auto v = gc.get("STOP_TIMEOUT")) {
         unsigned t = 0;
         auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), t);

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "beancounter_abi.h"
 #include "config/ctid.h"
 #include "core/error.h"
 
@@ -32,6 +33,9 @@ struct Settings {
     std::string cgroup_prefix = "beancounter";
     // Where the BPF programs' links and maps are pinned (a directory on bpffs).
     std::string bpf_dir = "/sys/fs/bpf/beancounter";
+    // Tasks of all containers recorded in the accounting's preallocated hash before it
+    // falls back to task storage (BPF_MAX_TASKS); fixed when the maps are first pinned.
+    unsigned bpf_max_tasks = BC_MAX_TASKS;
     // Path (relative to each hierarchy's root) under which <cgroup_prefix> is made; empty =
     // the root. On a pure cgroup2 host with a delegated subtree, the subtree.
     std::string cgroup_parent;

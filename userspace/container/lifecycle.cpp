@@ -131,7 +131,7 @@ Result<> Manager::start_locked(Ctid id) {
     if (auto r = fs::mkdir_p(s_.ct_run_dir(id), 0700); !r) return undo(r.error());
     // Counting starts before init exists: its own creation is the first charge.
     {
-        auto acct = bpf::Accounting::load(s_.bpf_dir, s_.run_dir);
+        auto acct = bpf::Accounting::load(s_.bpf_dir, s_.run_dir, s_.bpf_max_tasks);
         if (!acct) return undo(acct.error().wrap("loading the accounting programs (see beanctl check)"));
         auto cgid = cg.id();
         if (!cgid) return undo(cgid.error());

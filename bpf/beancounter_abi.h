@@ -51,8 +51,8 @@ struct bc_ct_key {
 
 /* Sizes of the pinned maps. */
 #define BC_MAX_CTS 65536
-/* Tasks in all containers together recorded in the preallocated hash (about 3.5 MiB of
- * kernel memory); beyond that, task storage records them (slower, as exact). */
+/* Tasks in all containers together recorded in the preallocated hash (about 80 bytes each,
+ * 5 MiB by default); beyond that, task storage records them (slower, as exact). */
 #define BC_MAX_TASKS 65536
 /* How far below a container's own cgroup its sub-cgroups (systemd's slices and scopes) may
  * nest and still count for it. */

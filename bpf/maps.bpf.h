@@ -11,9 +11,11 @@
 #include "beancounter_abi.h"
 
 /* cgroup2 id of a running container's cgroup -> its CTID. Userspace adds the entry before the
- * container's init exists and removes it when the cgroup is removed. */
+ * container's init exists and removes it when the cgroup is removed. Not preallocated (as
+ * bc_counters): memory only for the containers that exist; programs only look entries up. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, BC_MAX_CTS);
 	__type(key, __u64);
 	__type(value, __u32);
@@ -23,6 +25,7 @@ struct {
 /* CTID -> every beancounter of the container. Reset at start, removed at destroy. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, BC_MAX_CTS);
 	__type(key, __u32);
 	__type(value, struct bc_ct_counters);

@@ -44,11 +44,6 @@ struct bc_counter {
 	__u64 failcnt;
 };
 
-/* Key of per-container maps: the container's cgroup2 id (the kernfs node id of its cgroup). */
-struct bc_ct_key {
-	__u64 cgroup_id;
-};
-
 /* Sizes of the pinned maps. */
 #define BC_MAX_CTS 65536
 /* Tasks in all containers together recorded in the preallocated hash (about 80 bytes each,
@@ -75,12 +70,10 @@ struct bc_ct_counters {
 
 #ifdef __cplusplus
 static_assert(sizeof(struct bc_counter) == 40, "bc_counter ABI");
-static_assert(sizeof(struct bc_ct_key) == 8, "bc_ct_key ABI");
 static_assert(sizeof(struct bc_ct_counters) == 8 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
 static_assert(sizeof(struct bc_meta) == 16, "bc_meta ABI");
 #else
 _Static_assert(sizeof(struct bc_counter) == 40, "bc_counter ABI");
-_Static_assert(sizeof(struct bc_ct_key) == 8, "bc_ct_key ABI");
 _Static_assert(sizeof(struct bc_ct_counters) == 8 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
 _Static_assert(sizeof(struct bc_meta) == 16, "bc_meta ABI");
 #endif

@@ -9,11 +9,24 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
 
 namespace bctest {
+
+// Runs a clean-up at the end of a scope, also when an assertion returns early.
+class ScopeExit {
+public:
+    explicit ScopeExit(std::function<void()> f) : f_(std::move(f)) {}
+    ScopeExit(const ScopeExit&) = delete;
+    ScopeExit& operator=(const ScopeExit&) = delete;
+    ~ScopeExit() { f_(); }
+
+private:
+    std::function<void()> f_;
+};
 
 class TempDir {
 public:

@@ -21,15 +21,12 @@ TEST_F(BeanctlTest, DelegatedCgroupParent) {
     // The admin's part: the parent in every hierarchy, controllers delegated down to it.
     // Undone at the end even when an assertion fails half-way.
     std::vector<std::string> made;
-    struct Undo {
-        std::function<void()> f;
-        ~Undo() { f(); }
-    } undo{[&] {
+    ScopeExit undo([&] {
         beanctl({"stop", "1301", "--fast"});
         beanctl({"destroy", "1301"});
         std::filesystem::remove(etc() + "/beancounter.conf");
         for (auto it = made.rbegin(); it != made.rend(); ++it) ::rmdir(it->c_str());
-    }};
+    });
     auto make = [&](const std::string& root) {
         for (const std::string& rel : {prefix() + "-deleg", parent}) {
             std::string p = root + "/" + rel;

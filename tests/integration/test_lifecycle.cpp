@@ -313,8 +313,11 @@ TEST_F(BeanctlTest, KillDuringStartIsCleanedUpByStop) {
     // init away behind the tool's back.
     int pid = std::stoi(slurp(run_dir() + "/ct/1108/init"));
     ::kill(pid, SIGKILL);
-    for (int i = 0; i < 200 && std::filesystem::exists("/proc/" + std::to_string(pid) + "/ns"); ++i)
+    // Init is re-parented to this test process (a subreaper): reap it while waiting.
+    for (int i = 0; i < 200 && std::filesystem::exists("/proc/" + std::to_string(pid)); ++i) {
+        reap_orphans();
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
     EXPECT_EQ(beanctl({"status", id}).out, "CTID 1108 exist mounted down\n");
     EXPECT_EQ(beanctl({"stop", id}).code, 0) << "stop cleans a container that died";
     EXPECT_EQ(beanctl({"status", id}).out, "CTID 1108 exist unmounted down\n");

@@ -183,15 +183,12 @@ TEST_F(NumprocTest, ExactBeyondTheTaskRecord) {
     };
     std::filesystem::create_directories(etc());
     std::ofstream(etc() + "/beancounter.conf") << "BPF_MAX_TASKS=\"4\"\n";
-    struct Undo {
-        std::function<void()> f;
-        ~Undo() { f(); }
-    } undo{[&] {
+    ScopeExit undo([&] {
         bc({"stop", "1405", "--fast"});
         bc({"destroy", "1405"});
         std::filesystem::remove(etc() + "/beancounter.conf");
         (void)bc::bpf::Accounting::unload(pins);
-    }};
+    });
     ASSERT_EQ(bc({"create", "1405"}).code, 0);
     std::filesystem::copy_file(HELPER_DIR "/tasks", lib() + "/private/1405/tasks");
     ASSERT_EQ(bc({"start", "1405"}).code, 0);

@@ -41,14 +41,4 @@ std::optional<ResourceInfo> find_resource(std::string_view name) {
     return std::nullopt;
 }
 
-std::string_view unit_name(bc_unit u) {
-    switch (u) {
-    case BC_UNIT_COUNT: return "count";
-    case BC_UNIT_PAGES: return "pages";
-    case BC_UNIT_BYTES: return "bytes";
-    case BC_UNIT_NONE: break;
-    }
-    return "none";
-}
-
 }  // namespace bc::acct

@@ -19,6 +19,5 @@ struct ResourceInfo {
 
 const std::array<ResourceInfo, BC_RES_COUNT>& resources();
 std::optional<ResourceInfo> find_resource(std::string_view name);
-std::string_view unit_name(bc_unit u);
 
 }  // namespace bc::acct

@@ -150,7 +150,7 @@ Result<std::vector<Fd>> CtGroup::open_procs(bool with_v2) const {
     return out;
 }
 
-Result<> CtGroup::write_pid(const std::vector<Fd>& procs, pid_t pid) {
+Result<> CtGroup::write_pid(std::span<const Fd> procs, pid_t pid) {
     std::string p = std::to_string(pid);
     for (const auto& fd : procs)
         if (::write(fd.get(), p.data(), p.size()) != static_cast<ssize_t>(p.size()))

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -36,7 +37,7 @@ public:
     // to be written later, possibly from another mount namespace where the host's cgroupfs
     // is not reachable by path.
     Result<std::vector<Fd>> open_procs(bool with_v2) const;
-    static Result<> write_pid(const std::vector<Fd>& procs, pid_t pid);
+    static Result<> write_pid(std::span<const Fd> procs, pid_t pid);
     // Every process in the container's cgroup2 subtree.
     Result<std::vector<pid_t>> procs() const;
     // True when any process is in the subtree (cgroup.events "populated").

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <fmt/format.h>
 
 #include "core/fs.h"
@@ -23,6 +24,13 @@ bool ConfFile::valid_key(std::string_view key) {
         if (!(std::isupper(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_'))
             return false;
     return true;
+}
+
+std::optional<unsigned> ConfFile::parse_uint(std::string_view value, unsigned lo, unsigned hi) {
+    unsigned v = 0;
+    auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+    if (ec != std::errc() || p != value.data() + value.size() || v < lo || v > hi) return std::nullopt;
+    return v;
 }
 
 bool ConfFile::valid_value(std::string_view value) {
@@ -105,17 +113,6 @@ void ConfFile::set(std::string_view key, std::string_view value) {
             return;
         }
     lines_.push_back(Line{{}, std::string(key), std::string(value), 0});
-}
-
-void ConfFile::erase(std::string_view key) {
-    std::erase_if(lines_, [&](const Line& l) { return l.key == key; });
-}
-
-std::vector<std::string> ConfFile::keys() const {
-    std::vector<std::string> out;
-    for (const auto& l : lines_)
-        if (!l.key.empty() && std::find(out.begin(), out.end(), l.key) == out.end()) out.push_back(l.key);
-    return out;
 }
 
 std::string ConfFile::serialize() const {

@@ -23,8 +23,6 @@ public:
     int line_of(std::string_view key) const;
     // Sets a key: replaces the last assignment in place, or appends a line.
     void set(std::string_view key, std::string_view value);
-    void erase(std::string_view key);
-    std::vector<std::string> keys() const;
     const std::string& name() const { return name_; }
 
     // The file text: original comments and order, values double-quoted.
@@ -32,6 +30,8 @@ public:
     Result<> save(const std::string& path, unsigned mode = 0644) const;
 
     static bool valid_key(std::string_view key);
+    // A decimal number in [lo, hi], the whole value and nothing else ("12Q", "1e3" fail).
+    static std::optional<unsigned> parse_uint(std::string_view value, unsigned lo, unsigned hi);
     // Values are written double-quoted; these characters cannot appear in them.
     static bool valid_value(std::string_view value);
 

@@ -99,11 +99,9 @@ Result<CtConfig> CtConfig::from_file(ConfFile f, Ctid id, const Settings& s) {
         c.stop_signal = *sig;
     }
     if (auto v = f.get("STOP_TIMEOUT")) {
-        unsigned t = 0;
-        auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), t);
-        if (ec != std::errc() || p != v->data() + v->size() || t == 0 || t > 86400)
-            return fail(fmt::format("{}: STOP_TIMEOUT must be a number of seconds from 1 to 86400", where("STOP_TIMEOUT")));
-        c.stop_timeout = t;
+        auto t = ConfFile::parse_uint(*v, 1, 86400);
+        if (!t) return fail(fmt::format("{}: STOP_TIMEOUT must be a number of seconds from 1 to 86400", where("STOP_TIMEOUT")));
+        c.stop_timeout = *t;
     }
     const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
     for (const auto& r : acct::resources()) {

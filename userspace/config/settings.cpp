@@ -102,20 +102,18 @@ Result<Settings> Settings::load(const SettingsOverrides& ov) {
         s.cgroup_parent = std::string(p);
     }
     if (auto v = gc.get("BPF_MAX_TASKS")) {
-        unsigned n = 0;
-        auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-        if (ec != std::errc() || ptr != v->data() + v->size() || n == 0 || n > (1u << 22))
+        auto n = ConfFile::parse_uint(*v, 1, 1u << 22);
+        if (!n)
             return fail(fmt::format("{}BPF_MAX_TASKS must be a number from 1 to 4194304 (got '{}')",
                                     where("BPF_MAX_TASKS"), *v));
-        s.bpf_max_tasks = n;
+        s.bpf_max_tasks = *n;
     }
     if (auto v = gc.get("STOP_TIMEOUT")) {
-        unsigned t = 0;
-        auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), t);
-        if (ec != std::errc() || ptr != v->data() + v->size() || t == 0 || t > 86400)
+        auto t = ConfFile::parse_uint(*v, 1, 86400);
+        if (!t)
             return fail(fmt::format("{}STOP_TIMEOUT must be a number of seconds from 1 to 86400 (got '{}')",
                                     where("STOP_TIMEOUT"), *v));
-        s.stop_timeout = t;
+        s.stop_timeout = *t;
     }
     return s;
 }

@@ -84,13 +84,8 @@ Result<pid_t> spawn_inside(Joined& j, F&& child) {
         ::_exit(126);
     }
     rd.reset();
-    Result<> placed;
     // clone3 put it in the cgroup2 node; the v1 nodes (every node without clone3) remain.
-    for (size_t i = cloned.in_cgroup ? 1 : 0; placed && i < j.procs.size(); ++i) {
-        std::string pid = std::to_string(cloned.pid);
-        if (::write(j.procs[i].get(), pid.data(), pid.size()) != static_cast<ssize_t>(pid.size()))
-            placed = fail_sys(fmt::format("moving process {} into the container's cgroups", cloned.pid));
-    }
+    auto placed = cgroup::CtGroup::write_pid(std::span<const Fd>(j.procs).subspan(cloned.in_cgroup ? 1 : 0), cloned.pid);
     if (!placed) {
         ::kill(cloned.pid, SIGKILL);
         (void)proc::wait_exit_code(cloned.pid);

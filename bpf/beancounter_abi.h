@@ -13,7 +13,7 @@
 
 /* Version of the pinned map layout under /sys/fs/bpf/beancounter/. Bump on any change to the
  * structs below; readers refuse pins of another version instead of misreading them. */
-#define BC_ABI_VERSION 2
+#define BC_ABI_VERSION 3
 
 enum bc_unit {
 	BC_UNIT_NONE = 0,
@@ -57,25 +57,46 @@ struct bc_counter {
  * of the programs is attached (a new build replaces the programs, keeping the maps). */
 struct bc_meta {
 	__u32 abi_version;
-	__u32 pad;
+	__u32 ct_level; /* cgroup2 level of the containers' cgroups the programs were built for */
 	__u64 build_id;
 };
 
 /* Value of per-container maps: every resource of one container. */
 struct bc_ct_counters {
 	__u32 ctid;
-	__u32 pad;
+	/* Nonzero, new at every start of the container (below bit 31). Records of what was
+	 * charged carry it, so that nothing charged in an earlier run is uncharged from this
+	 * one's counters. */
+	__u32 generation;
 	struct bc_counter res[BC_RES_COUNT];
+};
+
+/* Value of the per-CPU map "bc_traffic", keyed by the container's cgroup2 id: what the
+ * container's sockets sent and received, summed over CPUs by readers. Bytes are the IP
+ * layer's (header and payload; a GSO packet's headers once), packets are wire packets (GSO
+ * segments). Traffic over the container's own loopback is counted apart, once (on the way
+ * out), and is not in the in/out figures. */
+struct bc_traffic {
+	__u32 ctid;
+	__u32 pad;
+	__u64 bytes_in;
+	__u64 packets_in;
+	__u64 bytes_out;
+	__u64 packets_out;
+	__u64 bytes_lo;
+	__u64 packets_lo;
 };
 
 #ifdef __cplusplus
 static_assert(sizeof(struct bc_counter) == 40, "bc_counter ABI");
 static_assert(sizeof(struct bc_ct_counters) == 8 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
 static_assert(sizeof(struct bc_meta) == 16, "bc_meta ABI");
+static_assert(sizeof(struct bc_traffic) == 56, "bc_traffic ABI");
 #else
 _Static_assert(sizeof(struct bc_counter) == 40, "bc_counter ABI");
 _Static_assert(sizeof(struct bc_ct_counters) == 8 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
 _Static_assert(sizeof(struct bc_meta) == 16, "bc_meta ABI");
+_Static_assert(sizeof(struct bc_traffic) == 56, "bc_traffic ABI");
 #endif
 
 #endif /* BEANCOUNTER_ABI_H */

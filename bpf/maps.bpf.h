@@ -62,20 +62,63 @@ static __always_inline __u32 bc_ct_of_task(struct task_struct *t)
 	return bc_ct_of_cgroup(BPF_CORE_READ(t, cgroups, dfl_cgrp));
 }
 
-/* held += delta, and maxheld follows held up: exact under concurrency (atomic add, then a
- * compare-and-swap loop that only ever raises maxheld). */
-static __always_inline void bc_charge(struct bc_counter *r, __s64 delta)
+/* maxheld follows held up: a compare-and-swap loop that only ever raises it. */
+static __always_inline void bc_raise_max(struct bc_counter *r, __u64 held)
 {
-	__u64 held = __sync_add_and_fetch(&r->held, (__u64)delta);
-
-	if (delta <= 0)
-		return;
 	for (int i = 0; i < 16; i++) {
 		__u64 max = r->maxheld;
 
 		if (held <= max || __sync_val_compare_and_swap(&r->maxheld, max, held) == max)
 			break;
 	}
+}
+
+/* held += delta, and maxheld follows: exact under concurrency (atomic add, then the CAS
+ * loop). For charges that cannot be refused. */
+static __always_inline void bc_charge(struct bc_counter *r, __s64 delta)
+{
+	__u64 held = __sync_add_and_fetch(&r->held, (__u64)delta);
+
+	if (delta > 0)
+		bc_raise_max(r, held);
+}
+
+/* One more item, unless that takes held above the barrier (OpenVZ's UB_HARD charge): then
+ * held is rolled back, failcnt counts the refusal and false is returned. Exact under
+ * concurrency: the add comes first, so two racing charges cannot both pass the last slot. */
+static __always_inline bool bc_try_charge_one(struct bc_counter *r)
+{
+	__u64 held = __sync_add_and_fetch(&r->held, 1);
+
+	if (held > r->barrier) {
+		__sync_fetch_and_add(&r->held, (__u64)-1);
+		__sync_fetch_and_add(&r->failcnt, 1);
+		return false;
+	}
+	bc_raise_max(r, held);
+	return true;
+}
+
+/* What a record of a charge holds (socket marks): the container, its generation and one
+ * flag bit, in one word so that it can be set and taken with compare-and-swap. */
+static __always_inline __u64 bc_owner(__u32 ct, __u32 generation, __u32 flag)
+{
+	return ((__u64)(generation | (flag << 31)) << 32) | ct;
+}
+
+static __always_inline __u32 bc_owner_ct(__u64 owner)
+{
+	return (__u32)owner;
+}
+
+static __always_inline __u32 bc_owner_generation(__u64 owner)
+{
+	return (__u32)(owner >> 32) & 0x7fffffff;
+}
+
+static __always_inline __u32 bc_owner_flag(__u64 owner)
+{
+	return (__u32)(owner >> 63);
 }
 
 #endif /* BEANCOUNTER_MAPS_BPF_H */

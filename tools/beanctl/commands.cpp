@@ -197,41 +197,30 @@ int cmd_mount(Context& ctx, const std::string& name, std::vector<std::string> ar
     return kExitOk;
 }
 
-json counters_json(const std::vector<bc::acct::Reading>& rs) {
-    json j = json::object();
-    for (const auto& r : rs)
-        j[std::string(bc::acct::resources()[r.id].name)] = {{"held", r.value.held},       {"maxheld", r.value.maxheld},
-                                                           {"barrier", r.value.barrier}, {"limit", r.value.limit},
-                                                           {"failcnt", r.value.failcnt}};
-    return j;
+// The beancounters of one container as the readers see them.
+bc::Result<bc::acct::CtBeancounters> beancounters_of(Context& ctx, const bc::container::CtStatus& st) {
+    auto all = BC_TRY(bc::acct::read_all(ctx.settings(), ctx.layout(),
+                                         {{st.id, st.running, st.config ? &*st.config : nullptr}}));
+    return all.front();
 }
 
 int cmd_status(Context& ctx, const std::string& name, std::vector<std::string> args) {
     po::options_description o("Options");
-    o.add_options()("json", "print JSON")("beancounters,b", "also print the beancounters available so far");
+    o.add_options()("json", "print JSON")("beancounters,b", "also print the beancounters (as 'beanctl ubc')");
     po::variables_map vm;
     if (!parse(name, o, ctid_only(), args, vm)) return kExitOk;
     bc::Ctid id = ctid_arg(vm);
     auto st = bc::container::status(ctx.settings(), ctx.layout(), id);
     if (!st) return report(st.error());
-    std::vector<bc::acct::Reading> readings;
-    if (vm.count("beancounters") && st->running) {
-        auto cg = bc::container::ct_cgroup(ctx.layout(), ctx.settings(), id);
-        auto r = bc::acct::read_cgroup_counters(cg, static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)));
-        if (!r) return report(r.error());
-        readings = *r;
-        auto acct = bc::bpf::Accounting::open(ctx.settings().bpf_dir);
-        if (!acct) return report(acct.error());
-        if (*acct) {
-            auto counted = (*acct)->read(id);
-            if (!counted) return report(counted.error());
-            if (*counted)
-                readings = bc::acct::merge(readings, {bc::acct::numproc_reading(cg, (*counted)->res[BC_RES_numproc])});
-        }
+    std::optional<bc::acct::CtBeancounters> bcs;
+    if (vm.count("beancounters") && st->exists) {
+        auto b = beancounters_of(ctx, *st);
+        if (!b) return report(b.error());
+        bcs = std::move(*b);
     }
     if (vm.count("json")) {
         json j = status_json(*st);
-        if (vm.count("beancounters")) j["beancounters"] = counters_json(readings);
+        if (bcs) j["beancounters"] = beancounters_json(*bcs);
         std::cout << j.dump(2) << "\n";
     } else {
         std::cout << status_line(*st) << "\n";
@@ -240,13 +229,50 @@ int cmd_status(Context& ctx, const std::string& name, std::vector<std::string> a
             std::cerr << fmt::format("beanctl: container {} was left incomplete by an interrupted operation; "
                                      "'beanctl destroy {}' removes it\n",
                                      id, id);
-        if (vm.count("beancounters") && !readings.empty()) {
-            std::cout << fmt::format("{:<12} {:>20} {:>20} {:>20} {:>20} {:>20}\n", "resource", "held", "maxheld", "barrier",
-                                     "limit", "failcnt");
-            for (const auto& r : readings)
-                std::cout << fmt::format("{:<12} {:>20} {:>20} {:>20} {:>20} {:>20}\n", bc::acct::resources()[r.id].name,
-                                         r.value.held, r.value.maxheld, r.value.barrier, r.value.limit, r.value.failcnt);
+        if (bcs) std::cout << bc::acct::format_ubc({*bcs});
+    }
+    return kExitOk;
+}
+
+int cmd_ubc(Context& ctx, const std::string& name, std::vector<std::string> args) {
+    po::options_description o("Options");
+    o.add_options()("json", "print JSON (vzlist -j's shape: {held, maxheld, barrier, limit, failcnt} per resource)")(
+        "all,a", "stopped containers too (their limits; nothing held)");
+    po::positional_options_description pos;
+    pos.add("rest", -1);
+    po::variables_map vm;
+    if (!parse(name, o, pos, args, vm)) return kExitOk;
+    bc::container::Manager m(ctx.settings(), ctx.layout());
+    std::vector<bc::Ctid> ids;
+    const bool named = vm.count("rest") > 0;
+    if (named) {
+        for (const auto& a : vm["rest"].as<std::vector<std::string>>()) {
+            auto id = bc::parse_ctid(a);
+            if (!id) throw UsageError{id.error().msg};
+            ids.push_back(*id);
         }
+    } else {
+        auto all = m.list_ids();
+        if (!all) return report(all.error());
+        ids = *all;
+    }
+    std::vector<bc::container::CtStatus> sts;
+    for (auto id : ids) {
+        auto st = m.status(id);
+        if (!st) return report(st.error());
+        if (named && !st->exists) return report(bc::Error{ENOENT, fmt::format("container {} does not exist", id)});
+        if (st->running || (st->exists && (named || vm.count("all")))) sts.push_back(std::move(*st));
+    }
+    std::vector<bc::acct::CtRef> refs;
+    for (const auto& st : sts) refs.push_back({st.id, st.running, st.config ? &*st.config : nullptr});
+    auto bcs = bc::acct::read_all(ctx.settings(), ctx.layout(), refs);
+    if (!bcs) return report(bcs.error());
+    if (vm.count("json")) {
+        json j = json::array();
+        for (const auto& b : *bcs) j.push_back(beancounters_json(b));
+        std::cout << j.dump(2) << "\n";
+    } else {
+        std::cout << bc::acct::format_ubc(*bcs);
     }
     return kExitOk;
 }
@@ -273,28 +299,26 @@ int cmd_list(Context& ctx, const std::string& name, std::vector<std::string> arg
         if (!st) return report(st.error());
         if (vm.count("all") || st->running) rows.push_back(*st);
     }
-    // NPROC as the kernel counts it, for every container in one batch lookup.
-    auto acct = bc::bpf::Accounting::open(ctx.settings().bpf_dir);
-    if (!acct) return report(acct.error());
-    if (*acct) {
-        auto all = (*acct)->read_all();
-        if (!all) return report(all.error());
-        for (auto& st : rows)
-            for (const auto& [ctid, c] : *all)
-                if (ctid == st.id && st.running) st.numproc = c.res[BC_RES_numproc].held;
+    if (vm.count("json"))
+        for (const auto& f : *fields)
+            if (f.part) throw UsageError{fmt::format("field '{}': suffixed fields are not allowed with --json", f.name)};
+    // Beancounter fields of every container: one batch lookup of the BPF maps.
+    std::vector<bc::acct::CtBeancounters> bcs;
+    bool want_ubc = false;
+    for (const auto& f : *fields) want_ubc = want_ubc || f.resource >= 0;
+    if (want_ubc) {
+        std::vector<bc::acct::CtRef> refs;
+        for (const auto& st : rows) refs.push_back({st.id, st.running, st.config ? &*st.config : nullptr});
+        auto r = bc::acct::read_all(ctx.settings(), ctx.layout(), refs);
+        if (!r) return report(r.error());
+        bcs = std::move(*r);
     }
+    auto bc_of = [&](size_t i) { return want_ubc ? &bcs[i] : nullptr; };
     if (vm.count("json")) {
         json j = json::array();
-        for (const auto& st : rows) {
+        for (size_t i = 0; i < rows.size(); ++i) {
             json o2 = json::object();
-            for (const auto& f : *fields) {
-                std::string_view n = f.name;
-                if (n == "ctid") o2["ctid"] = st.id;
-                else if (n == "numproc") o2["numproc"] = st.running ? json(st.numproc) : json(nullptr);
-                else if (n == "init_pid") o2["init_pid"] = st.running ? json(st.init_pid) : json(nullptr);
-                else if (n == "ip") o2["ip"] = json::array();
-                else o2[f.name] = field_value(f, st);
-            }
+            for (const auto& f : *fields) o2[f.name] = field_json(f, rows[i], bc_of(i));
             j.push_back(o2);
         }
         std::cout << j.dump(2) << "\n";
@@ -305,9 +329,9 @@ int cmd_list(Context& ctx, const std::string& name, std::vector<std::string> arg
         for (const auto& f : *fields) h.emplace_back(f.header);
         std::cout << format_row(*fields, h) << "\n";
     }
-    for (const auto& st : rows) {
+    for (size_t i = 0; i < rows.size(); ++i) {
         std::vector<std::string> cells;
-        for (const auto& f : *fields) cells.push_back(field_value(f, st));
+        for (const auto& f : *fields) cells.push_back(field_value(f, rows[i], bc_of(i)));
         std::cout << format_row(*fields, cells) << "\n";
     }
     return kExitOk;
@@ -420,6 +444,9 @@ const std::vector<Command>& commands() {
         {"stop", "CTID [--fast] [--timeout S] [--skip-umount]", "stop a container (init's stop signal, SIGKILL after the timeout)", cmd_stop},
         {"restart", "CTID [--fast] [--timeout S] [--skip-umount]", "stop (if running) and start a container", cmd_restart},
         {"status", "CTID [--json] [-b]", "print whether a container exists, is mounted, is running", cmd_status},
+        {"ubc", "[CTID...] [-a] [--json]",
+         "print beancounters in the format of OpenVZ's /proc/user_beancounters (default: every running container)",
+         cmd_ubc},
         {"destroy", "CTID", "remove a stopped container (alias: delete)", cmd_destroy},
         {"mount", "CTID", "mount a container's private area on its root", cmd_mount},
         {"umount", "CTID", "unmount a stopped container's root", cmd_mount},

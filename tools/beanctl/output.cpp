@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "acct/resources.h"
+
 namespace beanctl {
 
 std::string status_line(const bc::container::CtStatus& st) {
@@ -25,12 +27,39 @@ nlohmann::json status_json(const bc::container::CtStatus& st) {
     return j;
 }
 
-const std::vector<ListField>& list_fields() {
-    static const std::vector<ListField> f = {
-        {"ctid", "CTID", 10},         {"numproc", "NPROC", 10},       {"status", "STATUS", -9},
-        {"ip", "IP_ADDR", -15},       {"hostname", "HOSTNAME", -20},  {"ostemplate", "OSTEMPLATE", -12},
-        {"init_pid", "INIT_PID", 10}, {"ve_root", "VE_ROOT", -30},    {"ve_private", "VE_PRIVATE", -30},
+namespace {
+// vzlist's column titles of the beancounter fields.
+std::string_view ubc_header(std::string_view name) {
+    static const std::pair<std::string_view, std::string_view> h[] = {
+        {"kmemsize", "KMEMSIZE"},     {"lockedpages", "LOCKEDP"}, {"privvmpages", "PRIVVMP"},   {"shmpages", "SHMP"},
+        {"numproc", "NPROC"},         {"physpages", "PHYSP"},     {"vmguarpages", "VMGUARP"},   {"oomguarpages", "OOMGUARP"},
+        {"numtcpsock", "NTCPSOCK"},   {"numflock", "NFLOCK"},     {"numpty", "NPTY"},           {"numsiginfo", "NSIGINFO"},
+        {"tcpsndbuf", "TCPSNDB"},     {"tcprcvbuf", "TCPRCVB"},   {"othersockbuf", "OTHSOCKB"}, {"dgramrcvbuf", "DGRAMRB"},
+        {"numothersock", "NOTHSOCK"}, {"dcachesize", "DCACHESZ"}, {"numfile", "NFILE"},         {"numiptent", "NIPTENT"},
+        {"swappages", "SWAPP"},
     };
+    for (const auto& [n, t] : h)
+        if (n == name) return t;
+    return name;
+}
+}  // namespace
+
+const std::vector<ListField>& list_fields() {
+    static const std::vector<ListField> f = [] {
+        std::vector<ListField> v = {
+            {"ctid", "CTID", 10},         {"status", "STATUS", -9},       {"ip", "IP_ADDR", -15},
+            {"hostname", "HOSTNAME", -20}, {"ostemplate", "OSTEMPLATE", -12}, {"init_pid", "INIT_PID", 10},
+            {"ve_root", "VE_ROOT", -30},  {"ve_private", "VE_PRIVATE", -30},
+        };
+        for (const auto& r : bc::acct::resources()) {
+            if (r.unit == BC_UNIT_NONE) continue;
+            std::string name(r.name), header(ubc_header(r.name));
+            v.push_back({name, header, 10, static_cast<int>(r.id), 0});
+            for (char p : {'m', 'b', 'l', 'f'})
+                v.push_back({fmt::format("{}.{}", name, p), fmt::format("{}.{:c}", header, p - 32), 10, static_cast<int>(r.id), p});
+        }
+        return v;
+    }();
     return f;
 }
 
@@ -42,31 +71,50 @@ bc::Result<std::vector<ListField>> parse_fields(const std::string& spec) {
         if (comma == std::string::npos) comma = spec.size();
         std::string name = spec.substr(pos, comma - pos);
         pos = comma + 1;
+        if (name == "veid" || name == "vpsid") name = "ctid";  // vzlist's aliases
         bool found = false;
         for (const auto& f : list_fields())
             if (name == f.name) {
                 out.push_back(f);
                 found = true;
             }
-        if (!found) {
-            std::string valid;
-            for (const auto& f : list_fields()) valid += std::string(valid.empty() ? "" : ", ") + f.name;
-            return bc::fail(fmt::format("unknown field '{}' (valid: {})", name, valid));
-        }
+        if (!found)
+            return bc::fail(fmt::format("unknown field '{}' (beanctl list -L lists the valid ones)", name));
     }
     return out;
 }
 
-std::string field_value(const ListField& f, const bc::container::CtStatus& st) {
-    std::string_view n = f.name;
+namespace {
+// The number a beancounter field shows; nullopt where vzlist prints "-".
+std::optional<std::uint64_t> ubc_value(const ListField& f, const bc::acct::CtBeancounters* b) {
+    if (!b) return std::nullopt;
+    const auto& v = b->res[static_cast<size_t>(f.resource)];
+    switch (f.part) {
+    case 'b': return v.c.barrier;
+    case 'l': return v.c.limit;
+    default: break;
+    }
+    if (!b->running || !v.counted) return std::nullopt;
+    return f.part == 'm' ? v.c.maxheld : f.part == 'f' ? v.c.failcnt : v.c.held;
+}
+
+std::string status_word(const bc::container::CtStatus& st) {
+    return st.incomplete ? "incomplete"
+           : !st.config_error.empty() ? "broken"
+           : st.running ? "running"
+           : st.mounted ? "mounted"
+                        : "stopped";
+}
+}  // namespace
+
+std::string field_value(const ListField& f, const bc::container::CtStatus& st, const bc::acct::CtBeancounters* b) {
+    if (f.resource >= 0) {
+        auto v = ubc_value(f, b);
+        return v ? std::to_string(*v) : "-";
+    }
+    const std::string& n = f.name;
     if (n == "ctid") return std::to_string(st.id);
-    if (n == "numproc") return st.running ? std::to_string(st.numproc) : "-";
-    if (n == "status")
-        return st.incomplete ? "incomplete"
-               : !st.config_error.empty() ? "broken"
-               : st.running ? "running"
-               : st.mounted ? "mounted"
-                            : "stopped";
+    if (n == "status") return status_word(st);
     if (n == "ip") return "-";
     if (n == "hostname") return st.hostname.empty() ? "-" : st.hostname;
     if (n == "ostemplate") return st.ostemplate.empty() ? "-" : st.ostemplate;
@@ -74,6 +122,39 @@ std::string field_value(const ListField& f, const bc::container::CtStatus& st) {
     if (n == "ve_root") return st.ve_root;
     if (n == "ve_private") return st.ve_private;
     return "-";
+}
+
+nlohmann::json counter_json(const bc::acct::Value& v) {
+    using nlohmann::json;
+    return {{"held", v.counted ? json(v.c.held) : json(nullptr)},
+            {"maxheld", v.counted ? json(v.c.maxheld) : json(nullptr)},
+            {"barrier", v.c.barrier},
+            {"limit", v.c.limit},
+            {"failcnt", v.counted ? json(v.c.failcnt) : json(nullptr)}};
+}
+
+nlohmann::json field_json(const ListField& f, const bc::container::CtStatus& st, const bc::acct::CtBeancounters* b) {
+    using nlohmann::json;
+    if (f.resource >= 0) {
+        if (!b) return nullptr;
+        return counter_json(b->res[static_cast<size_t>(f.resource)]);
+    }
+    const std::string& n = f.name;
+    if (n == "ctid") return st.id;
+    if (n == "init_pid") return st.running ? json(st.init_pid) : json(nullptr);
+    if (n == "ip") return json::array();
+    return field_value(f, st, b);
+}
+
+nlohmann::json beancounters_json(const bc::acct::CtBeancounters& b) {
+    nlohmann::json j = {{"ctid", b.id}};
+    for (const auto& r : bc::acct::resources())
+        if (r.unit != BC_UNIT_NONE) j[std::string(r.name)] = counter_json(b.res[r.id]);
+    if (b.traffic)
+        j["traffic"] = {{"bytes_in", b.traffic->bytes_in},       {"packets_in", b.traffic->packets_in},
+                        {"bytes_out", b.traffic->bytes_out},     {"packets_out", b.traffic->packets_out},
+                        {"bytes_loopback", b.traffic->bytes_lo}, {"packets_loopback", b.traffic->packets_lo}};
+    return j;
 }
 
 std::string format_row(const std::vector<ListField>& fields, const std::vector<std::string>& cells) {

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -16,7 +17,9 @@
 
 #include "core/fs.h"
 #include "core/log.h"
+#include "net.skel.h"
 #include "proc.skel.h"
+#include "sock.skel.h"
 
 namespace bc::bpf {
 
@@ -52,18 +55,67 @@ Result<> ensure_bpffs(const std::string& pin_dir) {
     return {};
 }
 
-// FNV-1a of the BPF object: identifies a build of the programs.
+// The accounting domains: one BPF object (and skeleton) each. Maps they share are pinned by
+// name, so the second object to load reuses the first one's.
+void configure(proc_bpf* s, const LoadOptions& o, int& err) {
+    err = bpf_map__set_max_entries(s->maps.bc_task_ct, o.max_tasks);
+}
+void configure(sock_bpf* s, const LoadOptions& o, int&) { s->rodata->ct_level = o.ct_level; }
+void configure(net_bpf* s, const LoadOptions& o, int&) { s->rodata->ct_level = o.ct_level; }
+
+struct Domain {
+    const char* name;
+    const void* (*elf)(size_t*);
+    void* (*open)(const bpf_object_open_opts*);
+    int (*configure)(void*, const LoadOptions&);
+    int (*load)(void*);
+    bpf_object* (*object)(void*);
+    void (*destroy)(void*);
+};
+#define BC_DOMAIN(n)                                                                                 \
+    Domain {                                                                                         \
+        #n, [](size_t* sz) -> const void* { return n##_bpf__elf_bytes(sz); },                        \
+            [](const bpf_object_open_opts* o) -> void* { return n##_bpf__open_opts(o); },            \
+            [](void* s, const LoadOptions& o) {                                                      \
+                int err = 0;                                                                         \
+                configure(static_cast<n##_bpf*>(s), o, err);                                         \
+                return err;                                                                          \
+            },                                                                                       \
+            [](void* s) { return n##_bpf__load(static_cast<n##_bpf*>(s)); },                        \
+            [](void* s) { return static_cast<n##_bpf*>(s)->obj; },                                   \
+            [](void* s) { n##_bpf__destroy(static_cast<n##_bpf*>(s)); }                              \
+    }
+const Domain kDomains[] = {BC_DOMAIN(proc), BC_DOMAIN(sock), BC_DOMAIN(net)};
+#undef BC_DOMAIN
+
+// Every attached program, by the name of its link's pin.
+enum class Attach { tracing, cgroup };
+struct LinkSpec {
+    const char* pin;
+    const char* domain;
+    const char* prog;
+    Attach kind;
+};
+constexpr LinkSpec kLinks[] = {
+    {"link_proc_fork", "proc", "bc_proc_fork", Attach::tracing},
+    {"link_proc_exit", "proc", "bc_proc_exit", Attach::tracing},
+    {"link_sock_create", "sock", "bc_sock_create", Attach::cgroup},
+    {"link_sock_release", "sock", "bc_sock_release", Attach::cgroup},
+    {"link_sock_state", "sock", "bc_sock_state", Attach::tracing},
+    {"link_skb_ingress", "net", "bc_skb_ingress", Attach::cgroup},
+    {"link_skb_egress", "net", "bc_skb_egress", Attach::cgroup},
+};
+
+// FNV-1a of every BPF object: identifies a build of the programs.
 std::uint64_t build_id() {
-    size_t sz = 0;
-    auto* p = static_cast<const unsigned char*>(proc_bpf__elf_bytes(&sz));
     std::uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < sz; ++i) h = (h ^ p[i]) * 1099511628211ULL;
+    for (const auto& d : kDomains) {
+        size_t sz = 0;
+        auto* p = static_cast<const unsigned char*>(d.elf(&sz));
+        for (size_t i = 0; i < sz; ++i) h = (h ^ p[i]) * 1099511628211ULL;
+    }
     return h;
 }
-
-struct SkelDeleter {
-    void operator()(proc_bpf* s) const { proc_bpf__destroy(s); }
-};
 
 Result<Fd> obj_get(const std::string& path) {
     int fd = ::bpf_obj_get(path.c_str());
@@ -91,14 +143,91 @@ Result<Fd> lock_loader(const std::string& lock_dir) {
     return fd;
 }
 
-struct Prog {
-    const char* link_name;
-    bpf_program* (*get)(proc_bpf*);
+// The cgroup2 id of a directory (its inode number on 64-bit kernels).
+Result<std::uint64_t> cgroup_id(const std::string& path) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) < 0) return fail_sys(fmt::format("stat {}", path));
+    return static_cast<std::uint64_t>(st.st_ino);
+}
+
+// The cgroup a pinned cgroup link is attached to; 0 when its cgroup is gone.
+std::uint64_t link_cgroup(int link_fd) {
+    bpf_link_info info{};
+    __u32 len = sizeof info;
+    if (::bpf_obj_get_info_by_fd(link_fd, &info, &len) < 0 || info.type != BPF_LINK_TYPE_CGROUP) return 0;
+    return info.cgroup.cgroup_id;
+}
+
+// True if every link is pinned, and the cgroup links are attached to the cgroup whose id
+// this is (the prefix node is removed with the last container and made anew with the next).
+bool links_in_place(const std::string& pin_dir, std::uint64_t cg) {
+    for (const auto& l : kLinks) {
+        std::string path = pin_dir + "/" + l.pin;
+        if (!fs::exists(path)) return false;
+        if (l.kind != Attach::cgroup) continue;
+        int fd = ::bpf_obj_get(path.c_str());
+        if (fd < 0) return false;
+        bool ok = link_cgroup(fd) == cg;
+        ::close(fd);
+        if (!ok) return false;
+    }
+    return true;
+}
+
+// Pins a new link under a temporary name, then renames it over the old pin (which drops the
+// old link, if any): the pin never goes missing.
+Result<> pin_over(bpf_link* link, const std::string& path) {
+    std::string fresh = path + "_new";  // bpffs refuses '.' in names
+    ::unlink(fresh.c_str());            // left by a loader killed at this point
+    if (int err = bpf_link__pin(link, fresh.c_str()); err) return fail(Error::sys(-err, fmt::format("pinning {}", fresh)));
+    if (::rename(fresh.c_str(), path.c_str()) < 0) {
+        int e = errno;
+        ::unlink(fresh.c_str());
+        return fail_sys(e, fmt::format("replacing {}", path));
+    }
+    return {};
+}
+
+Result<> attach(const LinkSpec& l, bpf_program* prog, const std::string& pin_dir, const Fd& cg, std::uint64_t cg_id) {
+    std::string path = pin_dir + "/" + l.pin;
+    if (l.kind == Attach::cgroup && fs::exists(path)) {
+        // Attached to our cgroup already: swap the program in place, atomically.
+        Fd old(::bpf_obj_get(path.c_str()));
+        if (old && link_cgroup(old.get()) == cg_id) {
+            if (::bpf_link_update(old.get(), bpf_program__fd(prog), nullptr) < 0)
+                return fail_sys(fmt::format("replacing the program of {}", path));
+            return {};
+        }
+    }
+    // Tracing links cannot swap their program (bpf_link_update is for cgroup, XDP and the
+    // like), so a new build is attached beside the running one and its pin renamed over the
+    // old pin: no event goes uncounted in between, and the programs' compare-and-swap marks
+    // keep the overlap from counting anything twice. A cgroup link whose cgroup is gone is
+    // replaced the same way.
+    bpf_link* link = l.kind == Attach::cgroup ? bpf_program__attach_cgroup(prog, cg.get()) : bpf_program__attach(prog);
+    if (!link) return fail_sys(errno, fmt::format("attaching {}", bpf_program__name(prog)));
+    auto r = pin_over(link, path);
+    bpf_link__destroy(link);  // the pin holds it now
+    return r;
+}
+
+// The loaded objects of one load, destroyed at the end (links and pins keep what is needed).
+struct Objects {
+    std::vector<std::pair<const Domain*, void*>> skels;
+    ~Objects() {
+        for (auto& [d, s] : skels) d->destroy(s);
+    }
+    bpf_object* find(std::string_view name) const {
+        for (auto& [d, s] : skels)
+            if (name == d->name) return d->object(s);
+        return nullptr;
+    }
 };
-constexpr Prog kProgs[] = {
-    {"link_proc_fork", [](proc_bpf* s) { return s->progs.bc_proc_fork; }},
-    {"link_proc_exit", [](proc_bpf* s) { return s->progs.bc_proc_exit; }},
-};
+
+Fd dup_map(bpf_object* obj, const char* name) {
+    bpf_map* m = bpf_object__find_map_by_name(obj, name);
+    return Fd(m ? ::fcntl(bpf_map__fd(m), F_DUPFD_CLOEXEC, 0) : -1);
+}
 }  // namespace
 
 Result<std::optional<Accounting>> Accounting::open(const std::string& pin_dir) {
@@ -112,17 +241,20 @@ Result<std::optional<Accounting>> Accounting::open(const std::string& pin_dir) {
     Accounting a;
     a.cgroups_ = BC_TRY(obj_get(pin_dir + "/bc_cgroups"));
     a.counters_ = BC_TRY(obj_get(pin_dir + "/bc_counters"));
+    a.traffic_ = BC_TRY(obj_get(pin_dir + "/bc_traffic"));
     return a;
 }
 
-Result<Accounting> Accounting::load(const std::string& pin_dir, const std::string& lock_dir, unsigned max_tasks) {
+Result<Accounting> Accounting::load(const std::string& pin_dir, const std::string& lock_dir, const LoadOptions& o) {
     BC_TRYV(ensure_bpffs(pin_dir));
     auto lock = BC_TRY(lock_loader(lock_dir));
     const std::uint64_t id = build_id();
+    Fd cg(::open(o.attach_cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!cg) return fail_sys(fmt::format("opening cgroup {}", o.attach_cgroup));
+    const std::uint64_t cg_id = BC_TRY(cgroup_id(o.attach_cgroup));
     auto meta = BC_TRY(read_meta(pin_dir));
-    bool links_pinned = true;
-    for (const auto& p : kProgs) links_pinned = links_pinned && fs::exists(pin_dir + "/" + p.link_name);
-    if (meta && meta->abi_version == BC_ABI_VERSION && meta->build_id == id && links_pinned) {
+    if (meta && meta->abi_version == BC_ABI_VERSION && meta->build_id == id && meta->ct_level == o.ct_level &&
+        links_in_place(pin_dir, cg_id)) {
         auto a = BC_TRY(open(pin_dir));
         return std::move(*a);
     }
@@ -136,62 +268,68 @@ Result<Accounting> Accounting::load(const std::string& pin_dir, const std::strin
     } restore{old_print};
 
     LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir.c_str());
-    std::unique_ptr<proc_bpf, SkelDeleter> skel(proc_bpf__open_opts(&opts));
-    if (!skel) return fail_sys(errno, "opening the BPF programs");
-    if (int err = bpf_map__set_max_entries(skel->maps.bc_task_ct, max_tasks); err)
-        return fail(Error::sys(-err, "sizing bc_task_ct"));
-    if (int err = proc_bpf__load(skel.get()); err)
-        return fail(Error::sys(-err, fmt::format("loading the BPF programs (maps pinned in {} must match this build's "
-                                                 "layout; see beanctl check)",
-                                                 pin_dir)));
-    // Tracing links cannot swap their program (bpf_link_update is for cgroup, XDP and the
-    // like), so a new build is attached beside the running one and its pin renamed over the
-    // old pin, which drops the old link: no event goes uncounted in between, and the
-    // programs' compare-and-swap marks keep the overlap from counting anything twice.
-    for (const auto& p : kProgs) {
-        std::string path = pin_dir + "/" + p.link_name;
-        std::string fresh = path + "_new";  // bpffs refuses '.' in names
-        bpf_program* prog = p.get(skel.get());
-        bpf_link* link = bpf_program__attach(prog);
-        if (!link) return fail_sys(errno, fmt::format("attaching {}", bpf_program__name(prog)));
-        ::unlink(fresh.c_str());  // left by a loader killed at this point
-        int err = bpf_link__pin(link, fresh.c_str());
-        bpf_link__destroy(link);  // the pin holds it now
-        if (err) return fail(Error::sys(-err, fmt::format("pinning {}", fresh)));
-        if (::rename(fresh.c_str(), path.c_str()) < 0) {
-            int e = errno;
-            ::unlink(fresh.c_str());
-            return fail_sys(e, fmt::format("replacing {}", path));
-        }
+    Objects objs;
+    for (const auto& d : kDomains) {
+        void* skel = d.open(&opts);
+        if (!skel) return fail_sys(errno, fmt::format("opening the BPF programs ({})", d.name));
+        objs.skels.emplace_back(&d, skel);
+        if (int err = d.configure(skel, o); err) return fail(Error::sys(-err, fmt::format("configuring {}", d.name)));
+        if (int err = d.load(skel); err)
+            return fail(Error::sys(-err, fmt::format("loading the BPF programs ({}; maps pinned in {} must match this "
+                                                     "build's layout; see beanctl check)",
+                                                     d.name, pin_dir)));
     }
-    bc_meta m{BC_ABI_VERSION, 0, id};
+    for (const auto& l : kLinks) {
+        bpf_program* prog = bpf_object__find_program_by_name(objs.find(l.domain), l.prog);
+        if (!prog) return fail(fmt::format("BPF program {} missing from the {} object", l.prog, l.domain));
+        BC_TRYV(attach(l, prog, pin_dir, cg, cg_id));
+    }
+    bc_meta m{BC_ABI_VERSION, o.ct_level, id};
     __u32 key = 0;
-    if (::bpf_map_update_elem(bpf_map__fd(skel->maps.bc_meta), &key, &m, BPF_ANY) < 0)
-        return fail_sys("writing bc_meta");
+    Fd meta_fd = dup_map(objs.find("proc"), "bc_meta");
+    if (!meta_fd || ::bpf_map_update_elem(meta_fd.get(), &key, &m, BPF_ANY) < 0) return fail_sys("writing bc_meta");
     Accounting a;
-    a.cgroups_ = Fd(::fcntl(bpf_map__fd(skel->maps.bc_cgroups), F_DUPFD_CLOEXEC, 0));
-    a.counters_ = Fd(::fcntl(bpf_map__fd(skel->maps.bc_counters), F_DUPFD_CLOEXEC, 0));
-    if (!a.cgroups_ || !a.counters_) return fail_sys("dup of map fds");
+    a.cgroups_ = dup_map(objs.find("proc"), "bc_cgroups");
+    a.counters_ = dup_map(objs.find("proc"), "bc_counters");
+    a.traffic_ = dup_map(objs.find("net"), "bc_traffic");
+    if (!a.cgroups_ || !a.counters_ || !a.traffic_) return fail_sys("dup of map fds");
     return a;
 }
 
 Result<> Accounting::unload(const std::string& pin_dir) {
     if (!fs::is_dir(pin_dir)) return {};
     // Links first, so that no program runs against maps that are going away.
-    for (const auto& p : kProgs) ::unlink((pin_dir + "/" + p.link_name).c_str());
+    for (const auto& l : kLinks) ::unlink((pin_dir + "/" + l.pin).c_str());
     for (const auto& e : BC_TRY(fs::list_dir(pin_dir)))
         if (::unlink((pin_dir + "/" + e).c_str()) < 0) return fail_sys(fmt::format("removing {}/{}", pin_dir, e));
     if (::rmdir(pin_dir.c_str()) < 0) return fail_sys(fmt::format("removing {}", pin_dir));
     return {};
 }
 
-Result<> Accounting::register_ct(std::uint64_t cgroup_id, Ctid id) {
+Result<> Accounting::register_ct(std::uint64_t cgroup_id, Ctid id, const std::array<bc_counter, BC_RES_COUNT>* limits) {
     bc_ct_counters c{};
     c.ctid = id;
-    for (auto& r : c.res) r.barrier = r.limit = BC_UNLIMITED;
-    // Counters first: the first fork in the cgroup must find them.
+    // A new generation: marks left by an earlier run of this container are never uncharged
+    // from this run's counters.
+    __u32 gen = 0;
+    while (gen == 0) {
+        if (::getrandom(&gen, sizeof gen, 0) != sizeof gen) return fail_sys("getrandom");
+        gen &= 0x7fffffff;
+    }
+    c.generation = gen;
+    for (size_t i = 0; i < BC_RES_COUNT; ++i) {
+        c.res[i].barrier = limits ? (*limits)[i].barrier : BC_UNLIMITED;
+        c.res[i].limit = limits ? (*limits)[i].limit : BC_UNLIMITED;
+    }
+    // Counters first: the first event in the cgroup must find them.
     if (::bpf_map_update_elem(counters_.get(), &id, &c, BPF_ANY) < 0)
         return fail_sys(fmt::format("registering container {}", id));
+    int ncpu = libbpf_num_possible_cpus();
+    if (ncpu <= 0) return fail(Error::sys(-ncpu, "counting the possible CPUs"));
+    std::vector<bc_traffic> t(static_cast<size_t>(ncpu));
+    for (auto& v : t) v.ctid = id;
+    if (::bpf_map_update_elem(traffic_.get(), &cgroup_id, t.data(), BPF_ANY) < 0)
+        return fail_sys(fmt::format("registering the traffic counters of container {}", id));
     __u32 ct = id;
     if (::bpf_map_update_elem(cgroups_.get(), &cgroup_id, &ct, BPF_ANY) < 0)
         return fail_sys(fmt::format("registering the cgroup of container {}", id));
@@ -201,6 +339,8 @@ Result<> Accounting::register_ct(std::uint64_t cgroup_id, Ctid id) {
 Result<> Accounting::unregister_cgroup(std::uint64_t cgroup_id) {
     if (::bpf_map_delete_elem(cgroups_.get(), &cgroup_id) < 0 && errno != ENOENT)
         return fail_sys("unregistering a container's cgroup");
+    if (::bpf_map_delete_elem(traffic_.get(), &cgroup_id) < 0 && errno != ENOENT)
+        return fail_sys("removing a container's traffic counters");
     return {};
 }
 
@@ -237,6 +377,58 @@ Result<std::vector<std::pair<Ctid, bc_ct_counters>>> Accounting::read_all() cons
         for (__u32 i = 0; i < count; ++i) out.emplace_back(keys[i], values[i]);
         if (err && e == ENOENT) break;  // the last batch
         if (err) return fail_sys(e, "reading all counters");
+    }
+    return out;
+}
+
+namespace {
+Traffic sum(const bc_traffic* per_cpu, int ncpu) {
+    Traffic t;
+    for (int i = 0; i < ncpu; ++i) {
+        const bc_traffic& v = per_cpu[i];
+        t.bytes_in += v.bytes_in;
+        t.packets_in += v.packets_in;
+        t.bytes_out += v.bytes_out;
+        t.packets_out += v.packets_out;
+        t.bytes_lo += v.bytes_lo;
+        t.packets_lo += v.packets_lo;
+    }
+    return t;
+}
+}  // namespace
+
+Result<std::optional<Traffic>> Accounting::read_traffic(std::uint64_t cgroup_id) const {
+    int ncpu = libbpf_num_possible_cpus();
+    if (ncpu <= 0) return fail(Error::sys(-ncpu, "counting the possible CPUs"));
+    std::vector<bc_traffic> v(static_cast<size_t>(ncpu));
+    if (::bpf_map_lookup_elem(traffic_.get(), &cgroup_id, v.data()) < 0) {
+        if (errno == ENOENT) return std::nullopt;
+        return fail_sys("reading traffic counters");
+    }
+    return sum(v.data(), ncpu);
+}
+
+Result<std::vector<std::pair<Ctid, Traffic>>> Accounting::read_all_traffic() const {
+    int ncpu = libbpf_num_possible_cpus();
+    if (ncpu <= 0) return fail(Error::sys(-ncpu, "counting the possible CPUs"));
+    std::vector<__u64> keys(256);
+    std::vector<bc_traffic> values(keys.size() * static_cast<size_t>(ncpu));
+    std::vector<std::pair<Ctid, Traffic>> out;
+    __u64 batch = 0;
+    bool first = true;
+    for (;;) {
+        __u32 count = static_cast<__u32>(keys.size());
+        LIBBPF_OPTS(bpf_map_batch_opts, bo);
+        int err = ::bpf_map_lookup_batch(traffic_.get(), first ? nullptr : &batch, &batch, keys.data(), values.data(),
+                                         &count, &bo);
+        first = false;
+        int e = err ? errno : 0;
+        for (__u32 i = 0; i < count; ++i) {
+            const bc_traffic* pc = &values[static_cast<size_t>(i) * static_cast<size_t>(ncpu)];
+            out.emplace_back(pc[0].ctid, sum(pc, ncpu));
+        }
+        if (err && e == ENOENT) break;  // the last batch
+        if (err) return fail_sys(e, "reading all traffic counters");
     }
     return out;
 }

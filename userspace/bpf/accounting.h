@@ -5,11 +5,13 @@
 // /sys/fs/bpf/beancounter), so counting goes on with no beancounter process alive. Loading is
 // idempotent: when the pinned links run this build's programs nothing is loaded; a different
 // build is loaded against the pinned maps (libbpf checks that their layout matches) and
-// replaces the running programs without a gap: attached beside them, its link pins are
-// renamed over theirs. No counter is lost. Pins of another ABI version are reported, never
-// reused.
+// replaces the running programs without a gap, keeping every counter: the cgroup programs'
+// links are updated in place (bpf_link_update); tracing links cannot be, so a new tracing
+// program is attached beside the old one and its link pin renamed over the old one's. Pins
+// of another ABI version are reported, never reused.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -23,30 +25,49 @@
 
 namespace bc::bpf {
 
+struct LoadOptions {
+    // The cgroup2 directory that holds every container's cgroup (the prefix node): the
+    // programs that see all containers' sockets and traffic are attached there, once.
+    std::string attach_cgroup;
+    // The cgroup2 level of the containers' own cgroups (one below attach_cgroup).
+    unsigned ct_level = 0;
+    // Size of the preallocated task record (see bpf/proc.bpf.c), fixed when the maps are
+    // created; pinned maps of another size are reported as incompatible.
+    unsigned max_tasks = BC_MAX_TASKS;
+};
+
+// Traffic of one container, summed over CPUs (see struct bc_traffic).
+struct Traffic {
+    std::uint64_t bytes_in = 0, packets_in = 0, bytes_out = 0, packets_out = 0, bytes_lo = 0, packets_lo = 0;
+};
+
 class Accounting {
 public:
     // Loads (or reuses) the programs and maps; mounts bpffs at /sys/fs/bpf when it is not
     // mounted. lock_dir holds the lock that serializes concurrent loaders.
-    // max_tasks sizes the preallocated task record (see bpf/proc.bpf.c) when the maps are
-    // created; pinned maps of another size are reported as incompatible.
-    static Result<Accounting> load(const std::string& pin_dir, const std::string& lock_dir,
-                                   unsigned max_tasks = BC_MAX_TASKS);
+    static Result<Accounting> load(const std::string& pin_dir, const std::string& lock_dir, const LoadOptions& o);
     // Opens the pinned maps of a loaded instance; nullopt if nothing is loaded there.
     static Result<std::optional<Accounting>> open(const std::string& pin_dir);
     // Removes every pin (programs stop when their last link goes). For uninstall and tests.
     static Result<> unload(const std::string& pin_dir);
 
-    // A container's cgroup starts counting for it; its counters start from zero.
-    Result<> register_ct(std::uint64_t cgroup_id, Ctid id);
-    // The cgroup is going away: stop attributing it (the counters stay until forget()).
+    // A container's cgroup starts counting for it; its counters start from zero, with these
+    // barriers and limits (BC_UNLIMITED where the array holds none).
+    Result<> register_ct(std::uint64_t cgroup_id, Ctid id, const std::array<bc_counter, BC_RES_COUNT>* limits = nullptr);
+    // The cgroup is going away: stop attributing it, drop its traffic counters (the
+    // beancounters stay until forget()).
     Result<> unregister_cgroup(std::uint64_t cgroup_id);
     Result<> forget(Ctid id);
     Result<std::optional<bc_ct_counters>> read(Ctid id) const;
     // Every container's counters in one batch lookup.
     Result<std::vector<std::pair<Ctid, bc_ct_counters>>> read_all() const;
+    // Traffic of the container whose cgroup this is (nullopt if not registered).
+    Result<std::optional<Traffic>> read_traffic(std::uint64_t cgroup_id) const;
+    // Every running container's traffic, in one batch lookup.
+    Result<std::vector<std::pair<Ctid, Traffic>>> read_all_traffic() const;
 
 private:
-    Fd cgroups_, counters_;
+    Fd cgroups_, counters_, traffic_;
 };
 
 }  // namespace bc::bpf

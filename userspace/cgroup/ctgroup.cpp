@@ -66,6 +66,9 @@ CtGroup::CtGroup(const Layout& layout, std::string parent, std::string prefix, C
     std::string rel = rel_prefix(parent, prefix);
     v2_prefix_ = fs::join(layout.v2_mount, rel);
     v2_path_ = fmt::format("{}/{}", v2_prefix_, id);
+    std::istringstream parts(rel);
+    for (std::string c; std::getline(parts, c, '/');) level_ += !c.empty();
+    ++level_;
     for (const auto& h : layout.v1) {
         std::string pfx = fs::join(h.mount, rel);
         v1_prefixes_.push_back(pfx);

@@ -53,6 +53,11 @@ public:
     Result<std::uint64_t> id() const;
 
     const std::string& v2_path() const { return v2_path_; }
+    // <v2 mount>/<parent>/<prefix>: holds every container's cgroup2 node; where the BPF
+    // programs that see all containers (sockets, traffic) are attached.
+    const std::string& v2_prefix() const { return v2_prefix_; }
+    // The cgroup2 level of the container's node (the hierarchy's root is level 0).
+    unsigned level() const { return level_; }
     const std::vector<Node>& v1_nodes() const { return v1_; }
     // Path of the node holding a controller's files ("memory", "pids", ...).
     std::string node_of(std::string_view controller) const;
@@ -63,6 +68,7 @@ private:
     const Layout* layout_;
     std::string v2_prefix_;   // <v2 mount>/<parent>/<prefix>
     std::string v2_path_;     // <v2_prefix>/<ctid>
+    unsigned level_ = 0;
     std::vector<Node> v1_;    // nodes in the v1 hierarchies, same relative path
     std::vector<std::string> v1_prefixes_;
 };

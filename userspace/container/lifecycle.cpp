@@ -131,11 +131,18 @@ Result<> Manager::start_locked(Ctid id) {
     if (auto r = fs::mkdir_p(s_.ct_run_dir(id), 0700); !r) return undo(r.error());
     // Counting starts before init exists: its own creation is the first charge.
     {
-        auto acct = bpf::Accounting::load(s_.bpf_dir, s_.run_dir, s_.bpf_max_tasks);
+        bpf::LoadOptions lo{cg.v2_prefix(), cg.level(), s_.bpf_max_tasks};
+        auto acct = bpf::Accounting::load(s_.bpf_dir, s_.run_dir, lo);
         if (!acct) return undo(acct.error().wrap("loading the accounting programs (see beanctl check)"));
         auto cgid = cg.id();
         if (!cgid) return undo(cgid.error());
-        if (auto r = acct->register_ct(*cgid, id); !r) return undo(r.error());
+        std::array<bc_counter, BC_RES_COUNT> limits{};
+        for (size_t i = 0; i < BC_RES_COUNT; ++i) {
+            Limit l = ct.limits[i].value_or(Limit{});
+            limits[i].barrier = l.barrier;
+            limits[i].limit = l.limit;
+        }
+        if (auto r = acct->register_ct(*cgid, id, &limits); !r) return undo(r.error());
     }
 
     SpawnRequest req;

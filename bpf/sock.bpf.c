@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Socket accounting: numtcpsock and numothersock for the container's inet sockets (TCP, UDP,
+ * raw, ICMP, SCTP, over IPv4 and IPv6).
+ *
+ * A socket is charged where the kernel creates it:
+ *  - socket() and socketpair(): cgroup/sock_create, attached to the cgroup that holds every
+ *    container's cgroup. It runs in the creating task, whose cgroup decides the container.
+ *    It may refuse: a socket beyond the barrier is refused with ENOMEM and counted in
+ *    failcnt, as OpenVZ did.
+ *  - a connection accepted by a listener: its socket is cloned from the listener when the
+ *    handshake completes (the LISTEN -> SYN_RECV step of tp_btf/inet_sock_set_state on the
+ *    child), without sock_create. It inherits the listener's cgroup and is charged to that
+ *    container; it cannot be refused there (the kernel offers no way), so it is counted even
+ *    beyond the barrier.
+ * Each charged socket is marked (socket storage: container, the container's generation, TCP
+ * or not). A socket is uncharged once, by whoever takes its mark first:
+ *  - cgroup/sock_release, when its last file reference goes (close, exit, kill -9);
+ *  - the socket reaching TCP_CLOSE with no file attached: a connection that was never
+ *    accepted (reset, or its listener closed), which never sees sock_release.
+ * Marks are taken with compare-and-swap, and an uncharge with another generation than the
+ * container's current one is dropped: nothing can be uncharged twice or into a later run of
+ * the container, so the counters cannot drift or go negative. Unmarked sockets (created
+ * outside containers, or before a container's counters existed) are never uncharged.
+ *
+ * Not covered here: unix, netlink, packet and other non-inet sockets. The kernel has no
+ * creation hook for them on this platform (cgroup/sock_create is inet-only; LSM hooks are
+ * not available); see Documentation/beancounters.md. */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "maps.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define BC_ENOMEM 12
+
+/* cgroup2 level of the containers' own cgroups; set by the loader. */
+const volatile __u32 ct_level = 1;
+
+/* The mark of a charged socket (see bc_owner(); the flag bit says TCP). */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bc_sock_mark SEC(".maps");
+
+static __always_inline int sock_resource(bool tcp)
+{
+	return tcp ? BC_RES_numtcpsock : BC_RES_numothersock;
+}
+
+/* Uncharges the socket whose mark this is, if the mark is still there. */
+static __always_inline void take_mark(__u64 *mark)
+{
+	__u64 owner = *mark;
+	__u32 ct;
+	struct bc_ct_counters *c;
+
+	if (!owner || __sync_val_compare_and_swap(mark, owner, 0) != owner)
+		return;
+	ct = bc_owner_ct(owner);
+	c = bpf_map_lookup_elem(&bc_counters, &ct);
+	if (c && c->generation == bc_owner_generation(owner))
+		bc_charge(&c->res[sock_resource(bc_owner_flag(owner))], -1);
+}
+
+SEC("cgroup/sock_create")
+int bc_sock_create(struct bpf_sock *sk)
+{
+	__u64 cgid = bpf_get_current_ancestor_cgroup_id(ct_level);
+	__u32 *ct = bpf_map_lookup_elem(&bc_cgroups, &cgid);
+	struct bc_ct_counters *c;
+	struct bc_counter *r;
+	bool tcp;
+	__u64 *mark, owner;
+
+	if (!ct)
+		return 1;
+	c = bpf_map_lookup_elem(&bc_counters, ct);
+	if (!c)
+		return 1;
+	tcp = sk->type == SOCK_STREAM && sk->protocol == IPPROTO_TCP;
+	r = &c->res[sock_resource(tcp)];
+	mark = bpf_sk_storage_get(&bc_sock_mark, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!mark)
+		return 1; /* cannot record it: do not count it either */
+	if (!bc_try_charge_one(r)) {
+		bpf_set_retval(-BC_ENOMEM);
+		return 0;
+	}
+	owner = bc_owner(*ct, c->generation, tcp);
+	/* A mark already there: the other build (during a program swap) counted it. */
+	if (__sync_val_compare_and_swap(mark, 0, owner) != 0)
+		bc_charge(r, -1);
+	return 1;
+}
+
+SEC("cgroup/sock_release")
+int bc_sock_release(struct bpf_sock *sk)
+{
+	__u64 *mark = bpf_sk_storage_get(&bc_sock_mark, sk, 0, 0);
+
+	if (mark)
+		take_mark(mark);
+	return 1;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(bc_sock_state, struct sock *sk, int oldstate, int newstate)
+{
+	struct bc_ct_counters *c;
+	__u64 *mark, owner;
+	__u32 ct;
+
+	if (oldstate == TCP_LISTEN && newstate == TCP_SYN_RECV) {
+		/* A child of a listener, about to be queued for accept(). */
+		ct = bc_ct_of_cgroup(BPF_CORE_READ(sk, sk_cgrp_data.cgroup));
+		if (!ct)
+			return 0;
+		c = bpf_map_lookup_elem(&bc_counters, &ct);
+		if (!c)
+			return 0;
+		mark = bpf_sk_storage_get(&bc_sock_mark, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		if (!mark)
+			return 0;
+		owner = bc_owner(ct, c->generation, 1);
+		if (__sync_val_compare_and_swap(mark, 0, owner) == 0)
+			bc_charge(&c->res[BC_RES_numtcpsock], 1);
+		return 0;
+	}
+	if (newstate == TCP_CLOSE && !BPF_CORE_READ(sk, sk_socket)) {
+		mark = bpf_sk_storage_get(&bc_sock_mark, sk, 0, 0);
+		if (mark)
+			take_mark(mark);
+	}
+	return 0;
+}

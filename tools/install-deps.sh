@@ -7,7 +7,7 @@ BUILD=(cmake make g++ pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g
        libboost-program-options-dev libgtest-dev libfmt-dev nlohmann-json3-dev libarchive-dev)
 RUNTIME=(busybox-static debootstrap ca-certificates)
 TEST=(qemu-system-x86 xz-utils iproute2 procps)
-BENCH=(crun)
+BENCH=(crun iperf3 jq)
 
 want=()
 for what in "${@:-all}"; do

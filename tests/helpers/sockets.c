@@ -1,0 +1,193 @@
+/* sockets: known numbers of sockets and bytes for the socket and traffic tests. Static, so
+ * it runs in any container root. Only loopback is used.
+ *
+ *   sockets hold CONNS QUEUED UDP SECONDS
+ *       One TCP listener on 127.0.0.1; CONNS connections accepted (a client and an accepted
+ *       socket each); QUEUED connections left in the accept queue (a client each, and a
+ *       child socket the kernel made but nobody accepted); UDP datagram sockets. Then
+ *       prints "ready TCP OTHER" (the inet sockets it holds) and sleeps SECONDS, or until
+ *       killed; the listener is closed with the queued connections still in its queue.
+ *   sockets churn N
+ *       N times: a TCP socket and a UDP socket opened and closed; N/100 times: a TCP
+ *       connection made, accepted and closed on both ends. Prints "done".
+ *   sockets open N
+ *       Opens up to N TCP sockets, stopping at the first refusal; prints "opened K ERRNO"
+ *       (ERRNO 0 if all were opened), then sleeps until killed.
+ *   sockets udp COUNT SIZE
+ *       Sends COUNT datagrams of SIZE payload bytes over IPv4 loopback to its own socket and
+ *       receives them; prints "sent COUNT".
+ *   sockets tcp BYTES
+ *       Sends BYTES over one loopback TCP connection, receives them and closes; prints
+ *       "sent BYTES". */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static void die(const char *what)
+{
+	perror(what);
+	exit(1);
+}
+
+static int listener(struct sockaddr_in *addr, int backlog)
+{
+	socklen_t len = sizeof(*addr);
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (l < 0)
+		die("socket");
+	memset(addr, 0, sizeof(*addr));
+	addr->sin_family = AF_INET;
+	addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(l, (struct sockaddr *)addr, sizeof(*addr)) < 0 || listen(l, backlog) < 0 ||
+	    getsockname(l, (struct sockaddr *)addr, &len) < 0)
+		die("listen");
+	return l;
+}
+
+static int connect_to(const struct sockaddr_in *addr)
+{
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (c < 0 || connect(c, (const struct sockaddr *)addr, sizeof(*addr)) < 0)
+		die("connect");
+	return c;
+}
+
+static int hold(int conns, int queued, int udp, int seconds)
+{
+	struct sockaddr_in addr;
+	int l = listener(&addr, conns + queued + 16), i;
+
+	for (i = 0; i < conns; i++) {
+		connect_to(&addr);
+		if (accept(l, NULL, NULL) < 0)
+			die("accept");
+	}
+	for (i = 0; i < queued; i++)
+		connect_to(&addr);
+	for (i = 0; i < udp; i++)
+		if (socket(AF_INET, SOCK_DGRAM, 0) < 0)
+			die("socket udp");
+	printf("ready %d %d\n", 1 + 2 * conns + 2 * queued, udp);
+	fflush(stdout);
+	sleep(seconds);
+	return 0;
+}
+
+static int churn(long n)
+{
+	struct sockaddr_in addr;
+	int l = listener(&addr, 16);
+	long i;
+
+	for (i = 0; i < n; i++) {
+		int t = socket(AF_INET, SOCK_STREAM, 0), u = socket(AF_INET, SOCK_DGRAM, 0);
+
+		if (t < 0 || u < 0)
+			die("socket");
+		close(t);
+		close(u);
+	}
+	for (i = 0; i < n / 100; i++) {
+		int c = connect_to(&addr), a = accept(l, NULL, NULL);
+
+		if (a < 0)
+			die("accept");
+		close(c);
+		close(a);
+	}
+	close(l);
+	printf("done\n");
+	return 0;
+}
+
+static int open_n(int n)
+{
+	int k, err = 0;
+
+	for (k = 0; k < n; k++)
+		if (socket(AF_INET, SOCK_STREAM, 0) < 0) {
+			err = errno;
+			break;
+		}
+	printf("opened %d %d\n", k, err);
+	fflush(stdout);
+	pause();
+	return 0;
+}
+
+static int udp(long count, size_t size)
+{
+	struct sockaddr_in addr = {.sin_family = AF_INET};
+	socklen_t len = sizeof(addr);
+	char *buf = calloc(1, size ? size : 1);
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	long i;
+
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (s < 0 || bind(s, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+	    getsockname(s, (struct sockaddr *)&addr, &len) < 0)
+		die("udp socket");
+	for (i = 0; i < count; i++) {
+		if (sendto(s, buf, size, 0, (struct sockaddr *)&addr, sizeof(addr)) != (ssize_t)size)
+			die("sendto");
+		if (recv(s, buf, size ? size : 1, 0) != (ssize_t)size)
+			die("recv");
+	}
+	printf("sent %ld\n", count);
+	return 0;
+}
+
+static int tcp(long bytes)
+{
+	struct sockaddr_in addr;
+	static char buf[65536];
+	int l = listener(&addr, 1), c = connect_to(&addr), a = accept(l, NULL, NULL);
+	long sent = 0, got = 0;
+
+	if (a < 0)
+		die("accept");
+	while (sent < bytes) {
+		size_t n = bytes - sent < (long)sizeof(buf) ? (size_t)(bytes - sent) : sizeof(buf);
+		ssize_t w = write(c, buf, n);
+
+		if (w <= 0)
+			die("write");
+		sent += w;
+		while (got < sent) {
+			ssize_t r = read(a, buf, sizeof(buf));
+
+			if (r <= 0)
+				die("read");
+			got += r;
+		}
+	}
+	close(c);
+	close(a);
+	close(l);
+	printf("sent %ld\n", bytes);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 6 && !strcmp(argv[1], "hold"))
+		return hold(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
+	if (argc == 3 && !strcmp(argv[1], "churn"))
+		return churn(atol(argv[2]));
+	if (argc == 3 && !strcmp(argv[1], "open"))
+		return open_n(atoi(argv[2]));
+	if (argc == 4 && !strcmp(argv[1], "udp"))
+		return udp(atol(argv[2]), (size_t)atol(argv[3]));
+	if (argc == 3 && !strcmp(argv[1], "tcp"))
+		return tcp(atol(argv[2]));
+	fprintf(stderr, "usage: sockets hold CONNS QUEUED UDP SECONDS | churn N | open N | udp COUNT SIZE | tcp BYTES\n");
+	return 2;
+}

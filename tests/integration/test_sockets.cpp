@@ -1,0 +1,333 @@
+// numtcpsock, numothersock and traffic counted by the BPF programs, with real sockets in a
+// container, and the user_beancounters text against its JSON.
+#include <bpf/bpf.h>
+#include <nlohmann/json.hpp>
+#include <sched.h>
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <thread>
+
+#include "../common/ubc_parser.h"
+#include "fixture.h"
+
+using namespace bctest;
+using nlohmann::json;
+
+namespace {
+struct Socks {
+    std::uint64_t tcp = 0, tcp_max = 0, tcp_fail = 0, other = 0, other_max = 0;
+    bool operator==(const Socks&) const = default;
+};
+}  // namespace
+
+class SocketsTest : public BeanctlTest {
+protected:
+    json ubc_json(const std::string& id) {
+        auto r = beanctl({"ubc", id, "--json"});
+        EXPECT_EQ(r.code, 0) << r.err;
+        auto j = json::parse(r.out);
+        EXPECT_EQ(j.size(), 1u);
+        return j.at(0);
+    }
+    Socks socks(const std::string& id) {
+        auto j = ubc_json(id);
+        const auto& t = j.at("numtcpsock");
+        const auto& o = j.at("numothersock");
+        return {t.at("held"), t.at("maxheld"), t.at("failcnt"), o.at("held"), o.at("maxheld")};
+    }
+    // Polls until pred holds (the kernel closes sockets of a killed process asynchronously
+    // to beanctl's return), at most 5 s; returns the last value.
+    Socks wait_socks(const std::string& id, const std::function<bool(const Socks&)>& pred) {
+        Socks s;
+        for (int i = 0; i < 500; ++i) {
+            s = socks(id);
+            if (pred(s)) break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        return s;
+    }
+    // Starts a container with the sockets helper in its root.
+    void start_with_helper(unsigned n, const std::string& extra_config = "") {
+        std::string id = ct(n);
+        ASSERT_EQ(beanctl({"create", id}).code, 0);
+        if (!extra_config.empty()) std::ofstream(etc() + "/ct/" + id + ".conf", std::ios::app) << extra_config;
+        std::filesystem::copy_file(HELPER_DIR "/sockets", lib() + "/private/" + id + "/sockets");
+        ASSERT_EQ(beanctl({"start", id}).code, 0) << beanctl({"status", id}).err;
+    }
+    // Runs the helper in the background inside the container; waits for its first line.
+    std::string background(const std::string& id, const std::string& args) {
+        std::string out = lib() + "/private/" + id + "/tmp/out";
+        std::filesystem::remove(out);
+        EXPECT_EQ(beanctl({"exec", id, "sh", "-c", "/sockets " + args + " > /tmp/out 2>&1 &"}).code, 0);
+        std::string line;
+        for (int i = 0; i < 1000 && line.find('\n') == std::string::npos; ++i) {
+            line = slurp(out);
+            if (line.find('\n') == std::string::npos) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        return line;
+    }
+};
+
+TEST_F(SocketsTest, ExactCountsBackToZeroAfterKill9) {
+    start_with_helper(1501);
+    const std::string id = "1501";
+    // The container at rest holds no socket (the one that brought its loopback up is gone).
+    Socks rest = wait_socks(id, [](const Socks& x) { return x.tcp == 0 && x.other == 0; });
+    EXPECT_EQ(rest.tcp, 0u);
+    EXPECT_EQ(rest.other, 0u);
+
+    // A listener, 5 accepted connections (client + accepted socket each), 3 connections left
+    // in the accept queue (client + the child the kernel made), 7 UDP sockets.
+    ASSERT_EQ(background(id, "hold 5 3 7 600"), "ready 17 7\n");
+    Socks held = wait_socks(id, [](const Socks& s) { return s.tcp == 17 && s.other == 7; });
+    EXPECT_EQ(held.tcp, 17u);
+    EXPECT_EQ(held.other, 7u);
+    EXPECT_EQ(held.tcp_max, 17u);
+
+    // kill -9: every file is dropped at exit, the listener with its queue.
+    ASSERT_EQ(beanctl({"exec", id, "killall", "-9", "sockets"}).code, 0);
+    Socks after = wait_socks(id, [](const Socks& x) { return x.tcp == 0 && x.other == 0; });
+    EXPECT_EQ(after.tcp, 0u) << "queued, accepted and client sockets all uncharged";
+    EXPECT_EQ(after.other, 0u);
+    EXPECT_EQ(after.tcp_max, 17u) << "the peak is kept";
+    EXPECT_GE(after.other_max, 7u);
+}
+
+TEST_F(SocketsTest, NoDriftAfterAMillionCycles) {
+    start_with_helper(1502);
+    const std::string id = "1502";
+    Socks rest = wait_socks(id, [](const Socks& x) { return x.tcp == 0 && x.other == 0; });
+    ASSERT_EQ(rest.other, 0u);
+    // 1,000,000 x (TCP socket + UDP socket, opened and closed), 10,000 TCP connections
+    // made, accepted and closed. (BC_TEST_SOCKET_CYCLES: fewer, for the emulated second
+    // kernel, where a million take many minutes.)
+    const char* cycles = std::getenv("BC_TEST_SOCKET_CYCLES");
+    auto r = beanctl({"exec", id, "/sockets", "churn", cycles ? cycles : "1000000"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "done\n");
+    Socks s = wait_socks(id, [](const Socks& x) { return x.tcp == 0 && x.other == 0; });
+    EXPECT_EQ(s.tcp, 0u);
+    EXPECT_EQ(s.other, 0u);
+    EXPECT_GE(s.tcp_max, 3u) << "listener, client and accepted socket at once";
+    EXPECT_LE(s.tcp_max, 4u);
+}
+
+TEST_F(SocketsTest, BarrierRefusesWithEnomemAndCountsFailures) {
+    start_with_helper(1503, "NUMTCPSOCK=\"5:5\"\n");
+    const std::string id = "1503";
+    EXPECT_EQ(background(id, "open 10"), "opened 5 12\n") << "the sixth socket() fails with ENOMEM";
+    Socks s = socks(id);
+    EXPECT_EQ(s.tcp, 5u);
+    EXPECT_EQ(s.tcp_max, 5u);
+    EXPECT_EQ(s.tcp_fail, 1u);
+    auto j = ubc_json(id);
+    EXPECT_EQ(j.at("numtcpsock").at("barrier"), 5u);
+    EXPECT_EQ(j.at("numtcpsock").at("limit"), 5u);
+    ASSERT_EQ(beanctl({"exec", id, "killall", "-9", "sockets"}).code, 0);
+    s = wait_socks(id, [](const Socks& x) { return x.tcp == 0; });
+    EXPECT_EQ(s.tcp, 0u);
+    EXPECT_EQ(s.tcp_fail, 1u) << "failures are kept";
+}
+
+TEST_F(SocketsTest, LoopbackTrafficCountedApartAndExactly) {
+    start_with_helper(1504);
+    const std::string id = "1504";
+    auto traffic = [&] { return ubc_json(id).at("traffic"); };
+    json before = traffic();
+    // 1000 datagrams of 100 bytes: each is 128 bytes at the IP layer (20 IP + 8 UDP).
+    auto r = beanctl({"exec", id, "/sockets", "udp", "1000", "100"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    json after = traffic();
+    EXPECT_EQ(after.at("packets_loopback").get<std::uint64_t>() - before.at("packets_loopback").get<std::uint64_t>(),
+              1000u);
+    EXPECT_EQ(after.at("bytes_loopback").get<std::uint64_t>() - before.at("bytes_loopback").get<std::uint64_t>(),
+              128000u);
+    EXPECT_EQ(after.at("bytes_in"), before.at("bytes_in")) << "loopback is not in the in/out figures";
+    EXPECT_EQ(after.at("bytes_out"), before.at("bytes_out"));
+
+    // 10 MiB over TCP: at least the payload, at most the payload plus the headers of every
+    // packet counted (20 IP + 20 TCP + 12 options) and the handshake and teardown.
+    before = after;
+    const std::uint64_t payload = 10u << 20;
+    r = beanctl({"exec", id, "/sockets", "tcp", std::to_string(payload)});
+    ASSERT_EQ(r.code, 0) << r.err;
+    after = traffic();
+    std::uint64_t bytes = after.at("bytes_loopback").get<std::uint64_t>() - before.at("bytes_loopback").get<std::uint64_t>();
+    std::uint64_t packets =
+        after.at("packets_loopback").get<std::uint64_t>() - before.at("packets_loopback").get<std::uint64_t>();
+    EXPECT_GE(bytes, payload);
+    EXPECT_LE(bytes, payload + 60 * packets) << "at most 20 + 40 bytes of headers per packet";
+    EXPECT_GE(packets, 4u);
+}
+
+TEST_F(SocketsTest, UbcTextAndJsonAgree) {
+    start_with_helper(1505);
+    start_with_helper(1506);
+    ASSERT_EQ(background("1505", "hold 2 1 3 600"), "ready 7 3\n");
+    wait_socks("1505", [](const Socks& s) { return s.tcp == 7; });
+    // Nothing runs between the two reads that could change a counter of a quiet container
+    // except memory; compare everything else exactly and memory within the pages it moved.
+    auto text = beanctl({"ubc"});
+    auto js = beanctl({"ubc", "--json"});
+    ASSERT_EQ(text.code, 0) << text.err;
+    ASSERT_EQ(js.code, 0) << js.err;
+    auto parsed = parse_ubc(text.out);
+    auto j = json::parse(js.out);
+    ASSERT_EQ(parsed.size(), 2u);
+    ASSERT_EQ(j.size(), 2u);
+    for (const auto& c : j) {
+        const auto& rows = parsed.at(std::to_string(c.at("ctid").get<unsigned>()));
+        ASSERT_EQ(rows.size(), 24u);
+        for (const auto& row : rows) {
+            if (row.resource == "dummy") continue;
+            const auto& v = c.at(row.resource);
+            const bool memory = row.resource == "physpages" || row.resource == "kmemsize";
+            for (auto [name, got] : {std::pair{"held", row.held}, {"maxheld", row.maxheld}, {"failcnt", row.failcnt}}) {
+                if (v.at(name).is_null()) {
+                    EXPECT_EQ(got, 0u) << row.resource << " " << name << ": not counted prints 0";
+                } else if (memory) {
+                    EXPECT_NEAR(static_cast<double>(got), v.at(name).get<double>(), 64 * 4096.0) << row.resource;
+                } else {
+                    EXPECT_EQ(got, v.at(name).get<std::uint64_t>()) << row.resource << " " << name;
+                }
+            }
+            EXPECT_EQ(row.barrier, v.at("barrier").get<std::uint64_t>()) << row.resource;
+            EXPECT_EQ(row.limit, v.at("limit").get<std::uint64_t>()) << row.resource;
+        }
+    }
+    EXPECT_EQ(parsed.at("1505")[9].held, 7u) << "numtcpsock";
+    EXPECT_EQ(parsed.at("1505")[17].held, 3u) << "numothersock";
+    EXPECT_EQ(parsed.at("1506")[9].held, 0u);
+    // list -o shows the same numbers, OpenVZ's suffixes included.
+    auto l = beanctl({"list", "-H", "-o", "ctid,numtcpsock,numtcpsock.m,numtcpsock.b,numtcpsock.f"});
+    EXPECT_NE(l.out.find("      1505          7          7 9223372036854775807          0\n"), std::string::npos) << l.out;
+    EXPECT_EQ(beanctl({"exec", "1505", "killall", "-9", "sockets"}).code, 0);
+}
+
+namespace {
+// The program behind a pinned link.
+int prog_of_link(const std::string& pin) {
+    int link = ::bpf_obj_get(pin.c_str());
+    if (link < 0) return -1;
+    bpf_link_info info{};
+    __u32 len = sizeof info;
+    int err = ::bpf_obj_get_info_by_fd(link, &info, &len);
+    ::close(link);
+    return err ? -1 : ::bpf_prog_get_fd_by_id(info.prog_id);
+}
+
+// An Ethernet frame with an IPv4 header and `payload` more bytes: skb->len is 20 + payload
+// once the test run has pulled the Ethernet header.
+std::vector<unsigned char> frame(size_t payload) {
+    std::vector<unsigned char> f(14 + 20 + payload, 0);
+    f[12] = 0x08;  // ETH_P_IP
+    f[14] = 0x45;  // IPv4, 20-byte header
+    f[16] = static_cast<unsigned char>((20 + payload) >> 8);
+    f[17] = static_cast<unsigned char>(20 + payload);
+    return f;
+}
+}  // namespace
+
+// The cgroup_skb programs run on synthetic packets (BPF_PROG_TEST_RUN) by a process in the
+// container's cgroup: the test run's socket belongs to that cgroup, so the container's real
+// counters must move by exactly the packets given.
+TEST_F(SocketsTest, SkbProgramsCountSyntheticPacketsExactly) {
+    if (std::system("ip -V >/dev/null 2>&1") != 0) GTEST_SKIP() << "needs iproute2 (tools/install-deps.sh test)";
+    start_with_helper(1507);
+    const std::string id = "1507";
+    int in = prog_of_link(bpf_dir() + "/link_skb_ingress"), out = prog_of_link(bpf_dir() + "/link_skb_egress");
+    ASSERT_GE(in, 0);
+    ASSERT_GE(out, 0);
+    json before = ubc_json(id).at("traffic");
+    std::string procs = bc::cgroup::CtGroup(layout(), "", prefix(), 1507).v2_path() + "/cgroup.procs";
+    pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        // In the container's cgroup, in a network namespace of its own with a veth pair in
+        // it (ifindex 2): no packet goes anywhere, the test run only hands them to the
+        // programs.
+        { std::ofstream(procs) << ::getpid(); }
+        if (::unshare(CLONE_NEWNET) < 0) ::_exit(10);
+        if (std::system("ip link add bctr0 type veth peer name bctr1") != 0) ::_exit(11);
+        struct Case {
+            int prog;
+            unsigned ifindex;
+            size_t payload;
+            unsigned gso_segs;
+        } cases[] = {
+            {out, 2, 1000, 0},  // out: 1020 bytes, 1 packet
+            {in, 2, 500, 3},    // in: 520 bytes, 3 packets (a GSO packet)
+            {out, 1, 200, 0},   // loopback: 220 bytes, 1 packet
+            {in, 1, 200, 0},    // loopback on the way in: not counted again
+        };
+        int code = 0;
+        for (const auto& c : cases) {
+            auto f = frame(c.payload);
+            __sk_buff ctx{};
+            ctx.ifindex = c.ifindex;
+            ctx.gso_segs = c.gso_segs;
+            LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f.data(), .data_size_in = static_cast<__u32>(f.size()),
+                        .ctx_in = &ctx, .ctx_size_in = sizeof ctx);
+            if (::bpf_prog_test_run_opts(c.prog, &o) < 0) code = 20;
+            else if (o.retval != 1) code = 21;  // the programs never drop
+        }
+        ::_exit(code);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status));
+    ASSERT_EQ(WEXITSTATUS(status), 0) << "10: unshare, 11: ip link, 20: test run failed, 21: a packet was dropped";
+    ::close(in);
+    ::close(out);
+    json after = ubc_json(id).at("traffic");
+    auto delta = [&](const char* k) { return after.at(k).get<std::uint64_t>() - before.at(k).get<std::uint64_t>(); };
+    EXPECT_EQ(delta("bytes_out"), 1020u);
+    EXPECT_EQ(delta("packets_out"), 1u);
+    EXPECT_EQ(delta("bytes_in"), 520u);
+    EXPECT_EQ(delta("packets_in"), 3u);
+    EXPECT_EQ(delta("bytes_loopback"), 220u);
+    EXPECT_EQ(delta("packets_loopback"), 1u);
+}
+
+// A new build of the programs: the cgroup links are updated in place (same link, new
+// program), the counts are kept, and sockets charged by the old programs are uncharged by
+// the new ones.
+TEST_F(SocketsTest, CountsSurviveANewBuildOfThePrograms) {
+    start_with_helper(1508);
+    const std::string id = "1508";
+    ASSERT_EQ(background(id, "hold 1 0 2 600"), "ready 3 2\n");
+    ASSERT_EQ(wait_socks(id, [](const Socks& x) { return x.tcp == 3 && x.other == 2; }), (Socks{3, 3, 0, 2, 2}));
+    auto link_info = [&](const char* name) {
+        bpf_link_info info{};
+        int fd = ::bpf_obj_get((bpf_dir() + "/" + name).c_str());
+        if (fd < 0) return info;
+        __u32 len = sizeof info;
+        (void)::bpf_obj_get_info_by_fd(fd, &info, &len);
+        ::close(fd);
+        return info;
+    };
+    const auto create_before = link_info("link_sock_create"), egress_before = link_info("link_skb_egress");
+    ASSERT_NE(create_before.id, 0u);
+
+    int meta = ::bpf_obj_get((bpf_dir() + "/bc_meta").c_str());
+    ASSERT_GE(meta, 0);
+    bc_meta m{};
+    __u32 key = 0;
+    ASSERT_EQ(::bpf_map_lookup_elem(meta, &key, &m), 0);
+    m.build_id ^= 1;
+    ASSERT_EQ(::bpf_map_update_elem(meta, &key, &m, BPF_ANY), 0);
+    ::close(meta);
+    start_with_helper(1509);  // loads this build against the pinned maps
+
+    const auto create_after = link_info("link_sock_create"), egress_after = link_info("link_skb_egress");
+    EXPECT_EQ(create_after.id, create_before.id) << "the same link";
+    EXPECT_NE(create_after.prog_id, create_before.prog_id) << "running the new program";
+    EXPECT_EQ(egress_after.id, egress_before.id);
+    EXPECT_NE(egress_after.prog_id, egress_before.prog_id);
+    EXPECT_EQ(socks(id), (Socks{3, 3, 0, 2, 2})) << "nothing lost";
+    ASSERT_EQ(beanctl({"exec", id, "killall", "-9", "sockets"}).code, 0);
+    EXPECT_EQ(wait_socks(id, [](const Socks& x) { return x.tcp == 0 && x.other == 0; }), (Socks{0, 3, 0, 0, 2}));
+}

@@ -1,0 +1,91 @@
+#include <gtest/gtest.h>
+
+#include "../common/ubc_parser.h"
+#include "acct/beancounters.h"
+#include "acct/resources.h"
+
+using namespace bc;
+
+namespace {
+acct::CtBeancounters sample(Ctid id) {
+    acct::CtBeancounters b;
+    b.id = id;
+    b.running = true;
+    auto& np = b.res[BC_RES_numproc];
+    np.c = {31, 44, 100, 120, 2};
+    np.counted = true;
+    auto& pp = b.res[BC_RES_physpages];
+    pp.c = {41210, 98304, 0, 131072, 3};
+    pp.counted = true;
+    // Not counted: its held and maxheld must not show whatever the record holds.
+    b.res[BC_RES_numflock].c = {7, 8, 100, 110, 1};
+    return b;
+}
+}  // namespace
+
+TEST(UbcFormat, MatchesOpenVzLayout) {
+    std::string text = acct::format_ubc({sample(101), sample(2147483644)});
+    auto parsed = bctest::parse_ubc(text);
+    ASSERT_EQ(parsed.size(), 2u);
+    for (const char* id : {"101", "2147483644"}) {
+        const auto& rows = parsed.at(id);
+        ASSERT_EQ(rows.size(), 24u) << "24 rows per container, swappages not among them";
+        const char* order[] = {"kmemsize",  "lockedpages", "privvmpages",  "shmpages",     "dummy",      "numproc",
+                               "physpages", "vmguarpages", "oomguarpages", "numtcpsock",   "numflock",   "numpty",
+                               "numsiginfo", "tcpsndbuf",  "tcprcvbuf",    "othersockbuf", "dgramrcvbuf", "numothersock",
+                               "dcachesize", "numfile",    "dummy",        "dummy",        "dummy",      "numiptent"};
+        for (size_t i = 0; i < 24; ++i) EXPECT_EQ(rows[i].resource, order[i]) << i;
+        EXPECT_EQ(rows[5].held, 31u);
+        EXPECT_EQ(rows[5].maxheld, 44u);
+        EXPECT_EQ(rows[5].barrier, 100u);
+        EXPECT_EQ(rows[5].limit, 120u);
+        EXPECT_EQ(rows[5].failcnt, 2u);
+        EXPECT_EQ(rows[6].limit, 131072u);
+        EXPECT_EQ(rows[10].held, 0u) << "an uncounted resource shows 0, as OpenVZ's dummy rows";
+        EXPECT_EQ(rows[10].barrier, 100u) << "but its configured barrier";
+        EXPECT_EQ(rows[0].limit, 9223372036854775807ULL) << "unlimited is LONG_MAX";
+    }
+    // The exact text of the first lines, as /proc/user_beancounters on a 64-bit kernel.
+    EXPECT_EQ(text.substr(0, text.find('\n', text.find('\n') + 1) + 1),
+              "Version: 2.5\n"
+              "       uid  resource                     held              maxheld              barrier                limit"
+              "              failcnt\n");
+    EXPECT_NE(text.find("\n      101:  kmemsize                        0                    0  9223372036854775807  "
+                        "9223372036854775807                    0\n"),
+              std::string::npos);
+    EXPECT_NE(text.find("\n            numproc                        31                   44                  100  "
+                        "                120                    2\n"),
+              std::string::npos);
+}
+
+TEST(UbcFormat, CombinePrefersControllersForLimitsAndBpfForCounts) {
+    bc_ct_counters c{};
+    c.ctid = 101;
+    for (auto& r : c.res) r.barrier = r.limit = BC_UNLIMITED;
+    c.res[BC_RES_numproc] = {5, 9, BC_UNLIMITED, BC_UNLIMITED, 0};
+    c.res[BC_RES_numtcpsock] = {3, 4, 10, 10, 1};
+    c.res[BC_RES_numflock] = {99, 99, 50, 60, 0};  // not counted by this build
+    std::vector<acct::Reading> cg = {
+        {BC_RES_numproc, {6, 6, 64, 64, 2}, "pids"},
+        {BC_RES_physpages, {100, 200, BC_UNLIMITED, BC_UNLIMITED, 0}, "memory"},
+    };
+    auto b = acct::combine(101, &c, cg, std::nullopt);
+    EXPECT_EQ(b.res[BC_RES_numproc].c.held, 5u) << "held from the BPF count";
+    EXPECT_EQ(b.res[BC_RES_numproc].c.maxheld, 9u);
+    EXPECT_EQ(b.res[BC_RES_numproc].c.limit, 64u) << "limit from the controller that enforces it";
+    EXPECT_EQ(b.res[BC_RES_numproc].c.failcnt, 2u);
+    EXPECT_TRUE(b.res[BC_RES_numtcpsock].counted);
+    EXPECT_EQ(b.res[BC_RES_numtcpsock].c.failcnt, 1u);
+    EXPECT_TRUE(b.res[BC_RES_physpages].counted);
+    EXPECT_EQ(b.res[BC_RES_physpages].c.maxheld, 200u);
+    EXPECT_FALSE(b.res[BC_RES_numflock].counted);
+    EXPECT_EQ(b.res[BC_RES_numflock].c.barrier, 50u) << "limits in force are shown even where nothing is counted";
+}
+
+TEST(UbcFormat, ParserRejectsShiftedColumns) {
+    std::string text = acct::format_ubc({sample(101)});
+    std::string shifted = text;
+    shifted.replace(shifted.find("      101:  "), 12, "       101: ");
+    EXPECT_THROW(bctest::parse_ubc(shifted), std::runtime_error);
+    EXPECT_THROW(bctest::parse_ubc("Version: 2.6\n"), std::runtime_error);
+}

@@ -45,23 +45,23 @@ mkdir "$OFF_CG"
 INIT=$(cut -d' ' -f1 "$W/run/ct/$CT/init")
 CT_CG=$V2/bc-netbench-$$/$CT
 
-# in CGROUP CMD...: CMD in the container's network namespace, in CGROUP.
-in() { local cg=$1; shift; sh -c 'echo $$ > "$0/cgroup.procs" && exec nsenter -t "$1" -n -- "${@:2}"' "$cg" "$INIT" "$@"; }
+# run_in CGROUP CMD...: CMD in the container's network namespace, in CGROUP.
+run_in() { local cg=$1; shift; bash -c 'echo $$ > "$0/cgroup.procs" && exec nsenter -t "$1" -n -- "${@:2}"' "$cg" "$INIT" "$@"; }
 
 # One server per cgroup (an accepted socket belongs to its listener's cgroup).
 declare -A PORT=(["$CT_CG"]=25301 ["$OFF_CG"]=25302)
 SRVS=()
 for cg in "$CT_CG" "$OFF_CG"; do
-  in "$cg" iperf3 -s -B 127.0.0.1 -p "${PORT[$cg]}" >/dev/null 2>&1 &
+  run_in "$cg" iperf3 -s -B 127.0.0.1 -p "${PORT[$cg]}" >/dev/null 2>&1 &
   SRVS+=($!)
 done
 SRV="${SRVS[*]}"
 sleep 0.5
 tcp() {   # Gbit/s received
-  in "$1" iperf3 -c 127.0.0.1 -p "${PORT[$1]}" -t "$SECS" -J | jq '.end.sum_received.bits_per_second / 1e9'
+  run_in "$1" iperf3 -c 127.0.0.1 -p "${PORT[$1]}" -t "$SECS" -J | jq '.end.sum_received.bits_per_second / 1e9'
 }
 udp64() {   # kpps received
-  in "$1" iperf3 -c 127.0.0.1 -p "${PORT[$1]}" -t "$SECS" -u -b 0 -l 64 -J |
+  run_in "$1" iperf3 -c 127.0.0.1 -p "${PORT[$1]}" -t "$SECS" -u -b 0 -l 64 -J |
     jq '(.end.sum.packets - .end.sum.lost_packets) / .end.sum.seconds / 1000'
 }
 

@@ -13,7 +13,7 @@
 
 /* Version of the pinned map layout under /sys/fs/bpf/beancounter/. Bump on any change to the
  * structs below; readers refuse pins of another version instead of misreading them. */
-#define BC_ABI_VERSION 3
+#define BC_ABI_VERSION 4
 
 enum bc_unit {
 	BC_UNIT_NONE = 0,
@@ -68,8 +68,16 @@ struct bc_ct_counters {
 	 * charged carry it, so that nothing charged in an earlier run is uncharged from this
 	 * one's counters. */
 	__u32 generation;
+	/* BC_CT_* bits: which sampled values the last collection found */
+	__u32 flags;
+	__u32 pad;
 	struct bc_counter res[BC_RES_COUNT];
 };
+
+/* bc_ct_counters.flags, set by the collection of the controllers' counters (bpf/collect.bpf.c) */
+#define BC_CT_MEMORY 1u  /* physpages, swappages, oomguarpages were collected */
+#define BC_CT_KMEM 2u    /* kmemsize was collected (a v1 memory controller with its kmem counter) */
+#define BC_CT_PIDS 4u    /* numproc's limit and refusals were collected from the pids controller */
 
 /* Value of the per-CPU map "bc_traffic", keyed by the container's cgroup2 id: what the
  * container's sockets sent and received, summed over CPUs by readers. Bytes are the IP
@@ -89,12 +97,12 @@ struct bc_traffic {
 
 #ifdef __cplusplus
 static_assert(sizeof(struct bc_counter) == 40, "bc_counter ABI");
-static_assert(sizeof(struct bc_ct_counters) == 8 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
+static_assert(sizeof(struct bc_ct_counters) == 16 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
 static_assert(sizeof(struct bc_meta) == 16, "bc_meta ABI");
 static_assert(sizeof(struct bc_traffic) == 56, "bc_traffic ABI");
 #else
 _Static_assert(sizeof(struct bc_counter) == 40, "bc_counter ABI");
-_Static_assert(sizeof(struct bc_ct_counters) == 8 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
+_Static_assert(sizeof(struct bc_ct_counters) == 16 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
 _Static_assert(sizeof(struct bc_meta) == 16, "bc_meta ABI");
 _Static_assert(sizeof(struct bc_traffic) == 56, "bc_traffic ABI");
 #endif

@@ -58,28 +58,27 @@ TEST(UbcFormat, MatchesOpenVzLayout) {
               std::string::npos);
 }
 
-TEST(UbcFormat, CombinePrefersControllersForLimitsAndBpfForCounts) {
+TEST(UbcFormat, OnlyCountedOrCollectedResourcesAreShownAsHeld) {
     bc_ct_counters c{};
     c.ctid = 101;
     for (auto& r : c.res) r.barrier = r.limit = BC_UNLIMITED;
-    c.res[BC_RES_numproc] = {5, 9, BC_UNLIMITED, BC_UNLIMITED, 0};
-    c.res[BC_RES_numtcpsock] = {3, 4, 10, 10, 1};
+    c.res[BC_RES_numproc] = {5, 9, 64, 64, 2};
+    c.res[BC_RES_physpages] = {100, 200, BC_UNLIMITED, BC_UNLIMITED, 0};
+    c.res[BC_RES_kmemsize] = {4096, 8192, BC_UNLIMITED, BC_UNLIMITED, 0};
     c.res[BC_RES_numflock] = {99, 99, 50, 60, 0};  // not counted by this build
-    std::vector<acct::Reading> cg = {
-        {BC_RES_numproc, {6, 6, 64, 64, 2}, "pids"},
-        {BC_RES_physpages, {100, 200, BC_UNLIMITED, BC_UNLIMITED, 0}, "memory"},
-    };
-    auto b = acct::combine(101, &c, cg, std::nullopt);
-    EXPECT_EQ(b.res[BC_RES_numproc].c.held, 5u) << "held from the BPF count";
-    EXPECT_EQ(b.res[BC_RES_numproc].c.maxheld, 9u);
-    EXPECT_EQ(b.res[BC_RES_numproc].c.limit, 64u) << "limit from the controller that enforces it";
-    EXPECT_EQ(b.res[BC_RES_numproc].c.failcnt, 2u);
-    EXPECT_TRUE(b.res[BC_RES_numtcpsock].counted);
-    EXPECT_EQ(b.res[BC_RES_numtcpsock].c.failcnt, 1u);
-    EXPECT_TRUE(b.res[BC_RES_physpages].counted);
-    EXPECT_EQ(b.res[BC_RES_physpages].c.maxheld, 200u);
+    auto b = acct::from_record(101, &c, std::nullopt);
+    EXPECT_TRUE(b.res[BC_RES_numproc].counted);
+    EXPECT_EQ(b.res[BC_RES_numproc].c.limit, 64u);
+    EXPECT_FALSE(b.res[BC_RES_physpages].counted) << "memory not collected: not shown as held";
     EXPECT_FALSE(b.res[BC_RES_numflock].counted);
     EXPECT_EQ(b.res[BC_RES_numflock].c.barrier, 50u) << "limits in force are shown even where nothing is counted";
+    c.flags = BC_CT_MEMORY;
+    b = acct::from_record(101, &c, std::nullopt);
+    EXPECT_TRUE(b.res[BC_RES_physpages].counted);
+    EXPECT_TRUE(b.res[BC_RES_swappages].counted);
+    EXPECT_FALSE(b.res[BC_RES_kmemsize].counted) << "kmemsize needs its own flag (v1 only)";
+    c.flags |= BC_CT_KMEM;
+    EXPECT_TRUE(acct::from_record(101, &c, std::nullopt).res[BC_RES_kmemsize].counted);
 }
 
 TEST(UbcFormat, ParserRejectsShiftedColumns) {

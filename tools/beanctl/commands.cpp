@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 #include <iostream>
 
-#include "acct/cgroup_reader.h"
 #include "acct/resources.h"
 #include "bpf/accounting.h"
 #include "check.h"

@@ -1,63 +1,35 @@
 #include "acct/beancounters.h"
 
-#include <unistd.h>
-
 #include <fmt/format.h>
 #include <map>
 
 #include "acct/resources.h"
-#include "container/state.h"
 
 namespace bc::acct {
 
-namespace {
-// Where each BPF-counted resource comes from (bpf/*.bpf.c).
-std::string_view bpf_source(bc_resource_id id) {
+bool is_counted(const bc_ct_counters& c, bc_resource_id id) {
     switch (id) {
-    case BC_RES_numproc: return "BPF tp_btf/sched_process_fork, sched_process_exit";
+    case BC_RES_numproc:
     case BC_RES_numtcpsock:
-    case BC_RES_numothersock:
-        return "BPF cgroup/sock_create, cgroup/sock_release, tp_btf/inet_sock_set_state (inet sockets)";
-    default: return "";
+    case BC_RES_numothersock: return true;
+    case BC_RES_physpages:
+    case BC_RES_swappages:
+    case BC_RES_oomguarpages: return c.flags & BC_CT_MEMORY;
+    case BC_RES_kmemsize: return c.flags & BC_CT_KMEM;
+    default: return false;
     }
 }
-}  // namespace
 
-bool counted_by_bpf(bc_resource_id id) {
-    return id == BC_RES_numproc || id == BC_RES_numtcpsock || id == BC_RES_numothersock;
-}
-
-CtBeancounters combine(Ctid id, const bc_ct_counters* counted, const std::vector<Reading>& from_cgroups,
-                       std::optional<bpf::Traffic> traffic) {
+CtBeancounters from_record(Ctid id, const bc_ct_counters* counted, std::optional<bpf::Traffic> traffic) {
     CtBeancounters b;
     b.id = id;
     b.running = true;
     b.traffic = traffic;
     if (counted)
         for (size_t i = 0; i < BC_RES_COUNT; ++i) {
-            auto rid = static_cast<bc_resource_id>(i);
-            b.res[i].c.barrier = counted->res[i].barrier;
-            b.res[i].c.limit = counted->res[i].limit;
-            if (!counted_by_bpf(rid)) continue;
             b.res[i].c = counted->res[i];
-            b.res[i].counted = true;
-            b.res[i].source = bpf_source(rid);
+            b.res[i].counted = is_counted(*counted, static_cast<bc_resource_id>(i));
         }
-    for (const auto& r : from_cgroups) {
-        Value& v = b.res[r.id];
-        if (v.counted) {
-            // Counted in BPF; the controller that enforces the limit has the limit and the
-            // refusals (numproc: pids.max, pids.events).
-            v.c.barrier = r.value.barrier;
-            v.c.limit = r.value.limit;
-            v.c.failcnt += r.value.failcnt;
-            v.source += "; limit and failcnt: " + r.source;
-        } else {
-            v.c = r.value;
-            v.counted = true;
-            v.source = r.source;
-        }
-    }
     return b;
 }
 
@@ -73,7 +45,7 @@ CtBeancounters from_config(Ctid id, const CtConfig* ct) {
     return b;
 }
 
-Result<std::vector<CtBeancounters>> read_all(const Settings& s, const cgroup::Layout& l, const std::vector<CtRef>& cts) {
+Result<std::vector<CtBeancounters>> read_all(const Settings& s, const cgroup::Layout&, const std::vector<CtRef>& cts) {
     std::vector<CtBeancounters> out;
     std::map<Ctid, bc_ct_counters> counted;
     std::map<Ctid, bpf::Traffic> traffic;
@@ -81,21 +53,19 @@ Result<std::vector<CtBeancounters>> read_all(const Settings& s, const cgroup::La
     for (const auto& c : cts) any_running = any_running || c.running;
     if (any_running)
         if (auto acct = BC_TRY(bpf::Accounting::open(s.bpf_dir))) {
+            BC_TRYV(acct->collect());
             for (auto& [id, c] : BC_TRY(acct->read_all())) counted.emplace(id, c);
             for (auto& [id, t] : BC_TRY(acct->read_all_traffic())) traffic.emplace(id, t);
         }
-    const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
     for (const auto& c : cts) {
         if (!c.running) {
             out.push_back(from_config(c.id, c.config));
             continue;
         }
-        auto cg = container::ct_cgroup(l, s, c.id);
-        auto readings = BC_TRY(read_cgroup_counters(cg, page));
         auto ci = counted.find(c.id);
         auto ti = traffic.find(c.id);
-        out.push_back(combine(c.id, ci == counted.end() ? nullptr : &ci->second, readings,
-                              ti == traffic.end() ? std::nullopt : std::optional<bpf::Traffic>(ti->second)));
+        out.push_back(from_record(c.id, ci == counted.end() ? nullptr : &ci->second,
+                                  ti == traffic.end() ? std::nullopt : std::optional<bpf::Traffic>(ti->second)));
     }
     return out;
 }

@@ -1,8 +1,8 @@
 // A container's beancounters as readers show them: every resource of the table with held,
-// maxheld, barrier, limit and failcnt, put together from the pinned BPF maps (counted by the
-// programs, in one batch for all containers), the kernel's cgroup controllers (where they
-// keep a resource exactly) and the config (limits of stopped containers). A resource this
-// build does not count is marked so (counted = false), never given an invented value.
+// maxheld, barrier, limit and failcnt, from the pinned BPF maps (counted by the programs, or
+// collected from the kernel's controllers by the collecting iterator; one batch for all
+// containers), and from the config for stopped containers. A resource this build does not
+// count is marked so (counted = false), never given an invented value.
 #pragma once
 
 #include <array>
@@ -11,7 +11,6 @@
 #include <string_view>
 #include <vector>
 
-#include "acct/cgroup_reader.h"
 #include "beancounter_abi.h"
 #include "bpf/accounting.h"
 #include "cgroup/layout.h"
@@ -22,8 +21,7 @@ namespace bc::acct {
 
 struct Value {
     bc_counter c{0, 0, BC_UNLIMITED, BC_UNLIMITED, 0};
-    bool counted = false;     // held, maxheld and failcnt are real (else 0, and null in JSON)
-    std::string source;  // where they come from (Documentation/beancounters.md)
+    bool counted = false;  // held, maxheld and failcnt are real (else 0, and null in JSON)
 };
 
 struct CtBeancounters {
@@ -33,18 +31,17 @@ struct CtBeancounters {
     std::optional<bpf::Traffic> traffic;  // running containers
 };
 
-// True for the resources the BPF programs count (held, maxheld and failcnt in bc_counters).
-bool counted_by_bpf(bc_resource_id id);
+// True if the record holds a real held value for the resource: counted by the programs, or
+// collected from the controllers (its flags say which were found).
+bool is_counted(const bc_ct_counters& c, bc_resource_id id);
 
-// A running container: the BPF record (whose barrier and limit are the ones in force), the
-// cgroup readings (which take precedence for what the kernel's controllers keep).
-CtBeancounters combine(Ctid id, const bc_ct_counters* counted, const std::vector<Reading>& from_cgroups,
-                       std::optional<bpf::Traffic> traffic);
+// A running container, from its record (whose barrier and limit are the ones in force).
+CtBeancounters from_record(Ctid id, const bc_ct_counters* counted, std::optional<bpf::Traffic> traffic);
 // A stopped container: barrier and limit from its config, nothing held.
 CtBeancounters from_config(Ctid id, const CtConfig* ct);
 
 // The beancounters of these containers (running ones read live, the others from their
-// configs). Every BPF value of every container comes from one batch lookup per map.
+// configs): one collection, then one batch lookup per map, for all of them.
 struct CtRef {
     Ctid id;
     bool running;

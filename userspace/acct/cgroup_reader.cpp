@@ -1,6 +1,5 @@
 #include "acct/cgroup_reader.h"
 
-#include <algorithm>
 #include <charconv>
 #include <fmt/format.h>
 #include <optional>
@@ -88,25 +87,6 @@ Result<std::vector<Reading>> read_cgroup_counters(const cgroup::CtGroup& cg, std
     if (held && peak && lim && fc)
         out.push_back({BC_RES_numproc, {*held, *peak, *lim, *lim, *fc}, "pids.current, pids.peak, pids.max, pids.events:max"});
     return out;
-}
-
-Reading numproc_reading(const cgroup::CtGroup& cg, const bc_counter& counted) {
-    namespace f = cgroup::file;
-    const std::string pids = cg.node_of("pids");
-    Reading r{BC_RES_numproc, counted, "BPF sched_process_fork/exit; pids.max, pids.events:max"};
-    auto lim = read_u64(fs::join(pids, f::pids_max));
-    r.value.barrier = r.value.limit = lim.value_or(BC_UNLIMITED);
-    r.value.failcnt = read_key(fs::join(pids, f::pids_events), "max").value_or(0);
-    return r;
-}
-
-std::vector<Reading> merge(std::vector<Reading> from_cgroups, const std::vector<Reading>& from_bpf) {
-    for (const auto& b : from_bpf) {
-        std::erase_if(from_cgroups, [&](const Reading& c) { return c.id == b.id; });
-        from_cgroups.push_back(b);
-    }
-    std::sort(from_cgroups.begin(), from_cgroups.end(), [](const Reading& a, const Reading& b) { return a.id < b.id; });
-    return from_cgroups;
 }
 
 }  // namespace bc::acct

@@ -1,8 +1,8 @@
 // Beancounters that the kernel's own cgroup controllers keep exactly (usage, peak, limit and
-// failure count), read from cgroupfs. Only resources for which all four values exist are
-// returned: nothing is estimated here. The BPF side (pinned maps and iterators) supersedes
-// this reader as accounting domains land; the cgroup files stay the reference it is tested
-// against.
+// failure count), read from cgroupfs files. Readers do not use it (bpf/collect.bpf.c reads
+// the same counters in the kernel, for all containers at once); it is the reference the
+// collection is tested and benchmarked against. Only resources for which all four values
+// exist are returned: nothing is estimated here.
 #pragma once
 
 #include <string>
@@ -21,12 +21,5 @@ struct Reading {
 };
 
 Result<std::vector<Reading>> read_cgroup_counters(const cgroup::CtGroup& cg, std::uint64_t page_size);
-
-// numproc as the BPF programs count it (held, maxheld: exact, every fork and exit), with the
-// limit and the refusals from the pids controller, which enforces it.
-Reading numproc_reading(const cgroup::CtGroup& cg, const bc_counter& counted);
-
-// Merges BPF-counted readings over the cgroup ones (one row per resource, table order).
-std::vector<Reading> merge(std::vector<Reading> from_cgroups, const std::vector<Reading>& from_bpf);
 
 }  // namespace bc::acct

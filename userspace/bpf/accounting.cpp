@@ -17,6 +17,7 @@
 
 #include "core/fs.h"
 #include "core/log.h"
+#include "collect.skel.h"
 #include "net.skel.h"
 #include "proc.skel.h"
 #include "sock.skel.h"
@@ -62,6 +63,12 @@ void configure(proc_bpf* s, const LoadOptions& o, int& err) {
 }
 void configure(sock_bpf* s, const LoadOptions& o, int&) { s->rodata->ct_level = o.ct_level; }
 void configure(net_bpf* s, const LoadOptions& o, int&) { s->rodata->ct_level = o.ct_level; }
+void configure(collect_bpf* s, const LoadOptions& o, int&) {
+    s->rodata->ct_level = o.ct_level;
+    s->rodata->mem_v1 = o.mem_v1;
+    s->rodata->pids_v1 = o.pids_v1;
+    s->rodata->page_size = static_cast<__u64>(::sysconf(_SC_PAGESIZE));
+}
 
 struct Domain {
     const char* name;
@@ -85,11 +92,11 @@ struct Domain {
             [](void* s) { return static_cast<n##_bpf*>(s)->obj; },                                   \
             [](void* s) { n##_bpf__destroy(static_cast<n##_bpf*>(s)); }                              \
     }
-const Domain kDomains[] = {BC_DOMAIN(proc), BC_DOMAIN(sock), BC_DOMAIN(net)};
+const Domain kDomains[] = {BC_DOMAIN(proc), BC_DOMAIN(sock), BC_DOMAIN(net), BC_DOMAIN(collect)};
 #undef BC_DOMAIN
 
 // Every attached program, by the name of its link's pin.
-enum class Attach { tracing, cgroup };
+enum class Attach { tracing, cgroup, collect_mem, collect_pids };
 struct LinkSpec {
     const char* pin;
     const char* domain;
@@ -104,7 +111,10 @@ constexpr LinkSpec kLinks[] = {
     {"link_sock_state", "sock", "bc_sock_state", Attach::tracing},
     {"link_skb_ingress", "net", "bc_skb_ingress", Attach::cgroup},
     {"link_skb_egress", "net", "bc_skb_egress", Attach::cgroup},
+    {"link_collect_mem", "collect", "bc_collect", Attach::collect_mem},
+    {"link_collect_pids", "collect", "bc_collect", Attach::collect_pids},
 };
+constexpr const char* kCollectLinks[] = {"link_collect_mem", "link_collect_pids"};
 
 // FNV-1a of every BPF object: identifies a build of the programs.
 std::uint64_t build_id() {
@@ -150,24 +160,43 @@ Result<std::uint64_t> cgroup_id(const std::string& path) {
     return static_cast<std::uint64_t>(st.st_ino);
 }
 
-// The cgroup a pinned cgroup link is attached to; 0 when its cgroup is gone.
+// The cgroup a pinned cgroup or cgroup-iterator link is attached to; 0 when its cgroup is
+// gone.
 std::uint64_t link_cgroup(int link_fd) {
     bpf_link_info info{};
     __u32 len = sizeof info;
-    if (::bpf_obj_get_info_by_fd(link_fd, &info, &len) < 0 || info.type != BPF_LINK_TYPE_CGROUP) return 0;
-    return info.cgroup.cgroup_id;
+    if (::bpf_obj_get_info_by_fd(link_fd, &info, &len) < 0) return 0;
+    if (info.type == BPF_LINK_TYPE_CGROUP) return info.cgroup.cgroup_id;
+    if (info.type == BPF_LINK_TYPE_ITER) return info.iter.cgroup.cgroup_id;
+    return 0;
 }
+
+// The prefix nodes programs attach to: cgroup2's, and the memory and pids hierarchies'.
+struct Targets {
+    Fd cg, mem, pids;
+    std::uint64_t cg_id = 0, mem_id = 0, pids_id = 0;
+    const Fd& fd_for(Attach k) const { return k == Attach::cgroup ? cg : k == Attach::collect_mem ? mem : pids; }
+    std::uint64_t id_for(Attach k) const {
+        return k == Attach::cgroup ? cg_id : k == Attach::collect_mem ? mem_id : k == Attach::collect_pids ? pids_id : 0;
+    }
+    // One collecting iterator per hierarchy: none for pids when it shares memory's.
+    bool wanted(Attach k) const { return k != Attach::collect_pids || pids_id != mem_id; }
+};
 
 // True if every link is pinned, and the cgroup links are attached to the cgroup whose id
 // this is (the prefix node is removed with the last container and made anew with the next).
-bool links_in_place(const std::string& pin_dir, std::uint64_t cg) {
+bool links_in_place(const std::string& pin_dir, const Targets& t) {
     for (const auto& l : kLinks) {
         std::string path = pin_dir + "/" + l.pin;
+        if (!t.wanted(l.kind)) {
+            if (fs::exists(path)) return false;
+            continue;
+        }
         if (!fs::exists(path)) return false;
-        if (l.kind != Attach::cgroup) continue;
+        if (l.kind == Attach::tracing) continue;
         int fd = ::bpf_obj_get(path.c_str());
         if (fd < 0) return false;
-        bool ok = link_cgroup(fd) == cg;
+        bool ok = link_cgroup(fd) == t.id_for(l.kind);
         ::close(fd);
         if (!ok) return false;
     }
@@ -188,12 +217,16 @@ Result<> pin_over(bpf_link* link, const std::string& path) {
     return {};
 }
 
-Result<> attach(const LinkSpec& l, bpf_program* prog, const std::string& pin_dir, const Fd& cg, std::uint64_t cg_id) {
+Result<> attach(const LinkSpec& l, bpf_program* prog, const std::string& pin_dir, const Targets& t) {
     std::string path = pin_dir + "/" + l.pin;
+    if (!t.wanted(l.kind)) {
+        ::unlink(path.c_str());
+        return {};
+    }
     if (l.kind == Attach::cgroup && fs::exists(path)) {
         // Attached to our cgroup already: swap the program in place, atomically.
         Fd old(::bpf_obj_get(path.c_str()));
-        if (old && link_cgroup(old.get()) == cg_id) {
+        if (old && link_cgroup(old.get()) == t.cg_id) {
             if (::bpf_link_update(old.get(), bpf_program__fd(prog), nullptr) < 0)
                 return fail_sys(fmt::format("replacing the program of {}", path));
             return {};
@@ -203,8 +236,20 @@ Result<> attach(const LinkSpec& l, bpf_program* prog, const std::string& pin_dir
     // like), so a new build is attached beside the running one and its pin renamed over the
     // old pin: no event goes uncounted in between, and the programs' compare-and-swap marks
     // keep the overlap from counting anything twice. A cgroup link whose cgroup is gone is
-    // replaced the same way.
-    bpf_link* link = l.kind == Attach::cgroup ? bpf_program__attach_cgroup(prog, cg.get()) : bpf_program__attach(prog);
+    // replaced the same way, and so are the collecting iterators (an iterator link runs its
+    // program only when read, so there is no overlap to mind).
+    bpf_link* link = nullptr;
+    if (l.kind == Attach::cgroup) {
+        link = bpf_program__attach_cgroup(prog, t.cg.get());
+    } else if (l.kind != Attach::tracing) {
+        union bpf_iter_link_info li{};
+        li.cgroup.cgroup_fd = static_cast<__u32>(t.fd_for(l.kind).get());
+        li.cgroup.order = BPF_CGROUP_ITER_DESCENDANTS_PRE;
+        LIBBPF_OPTS(bpf_iter_attach_opts, io, .link_info = &li, .link_info_len = sizeof li);
+        link = bpf_program__attach_iter(prog, &io);
+    } else {
+        link = bpf_program__attach(prog);
+    }
     if (!link) return fail_sys(errno, fmt::format("attaching {}", bpf_program__name(prog)));
     auto r = pin_over(link, path);
     bpf_link__destroy(link);  // the pin holds it now
@@ -242,6 +287,8 @@ Result<std::optional<Accounting>> Accounting::open(const std::string& pin_dir) {
     a.cgroups_ = BC_TRY(obj_get(pin_dir + "/bc_cgroups"));
     a.counters_ = BC_TRY(obj_get(pin_dir + "/bc_counters"));
     a.traffic_ = BC_TRY(obj_get(pin_dir + "/bc_traffic"));
+    for (const char* l : kCollectLinks)
+        if (fs::exists(pin_dir + "/" + l)) a.collectors_.push_back(BC_TRY(obj_get(pin_dir + "/" + l)));
     return a;
 }
 
@@ -249,12 +296,19 @@ Result<Accounting> Accounting::load(const std::string& pin_dir, const std::strin
     BC_TRYV(ensure_bpffs(pin_dir));
     auto lock = BC_TRY(lock_loader(lock_dir));
     const std::uint64_t id = build_id();
-    Fd cg(::open(o.attach_cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!cg) return fail_sys(fmt::format("opening cgroup {}", o.attach_cgroup));
-    const std::uint64_t cg_id = BC_TRY(cgroup_id(o.attach_cgroup));
+    Targets t;
+    t.cg = Fd(::open(o.attach_cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!t.cg) return fail_sys(fmt::format("opening cgroup {}", o.attach_cgroup));
+    t.cg_id = BC_TRY(cgroup_id(o.attach_cgroup));
+    for (auto [path, fd, fid] : {std::tuple{&o.mem_cgroup, &t.mem, &t.mem_id}, {&o.pids_cgroup, &t.pids, &t.pids_id}}) {
+        const std::string& p = path->empty() ? o.attach_cgroup : *path;
+        *fd = Fd(::open(p.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!*fd) return fail_sys(fmt::format("opening cgroup {}", p));
+        *fid = BC_TRY(cgroup_id(p));
+    }
     auto meta = BC_TRY(read_meta(pin_dir));
     if (meta && meta->abi_version == BC_ABI_VERSION && meta->build_id == id && meta->ct_level == o.ct_level &&
-        links_in_place(pin_dir, cg_id)) {
+        links_in_place(pin_dir, t)) {
         auto a = BC_TRY(open(pin_dir));
         return std::move(*a);
     }
@@ -282,7 +336,7 @@ Result<Accounting> Accounting::load(const std::string& pin_dir, const std::strin
     for (const auto& l : kLinks) {
         bpf_program* prog = bpf_object__find_program_by_name(objs.find(l.domain), l.prog);
         if (!prog) return fail(fmt::format("BPF program {} missing from the {} object", l.prog, l.domain));
-        BC_TRYV(attach(l, prog, pin_dir, cg, cg_id));
+        BC_TRYV(attach(l, prog, pin_dir, t));
     }
     bc_meta m{BC_ABI_VERSION, o.ct_level, id};
     __u32 key = 0;
@@ -293,6 +347,8 @@ Result<Accounting> Accounting::load(const std::string& pin_dir, const std::strin
     a.counters_ = dup_map(objs.find("proc"), "bc_counters");
     a.traffic_ = dup_map(objs.find("net"), "bc_traffic");
     if (!a.cgroups_ || !a.counters_ || !a.traffic_) return fail_sys("dup of map fds");
+    for (const char* l : kCollectLinks)
+        if (fs::exists(pin_dir + "/" + l)) a.collectors_.push_back(BC_TRY(obj_get(pin_dir + "/" + l)));
     return a;
 }
 
@@ -379,6 +435,20 @@ Result<std::vector<std::pair<Ctid, bc_ct_counters>>> Accounting::read_all() cons
         if (err) return fail_sys(e, "reading all counters");
     }
     return out;
+}
+
+Result<> Accounting::collect() const {
+    for (const auto& link : collectors_) {
+        Fd it(::bpf_iter_create(link.get()));
+        if (!it) return fail_sys("starting the collection of the controllers' counters");
+        char buf[64];
+        for (;;) {
+            ssize_t n = ::read(it.get(), buf, sizeof buf);
+            if (n == 0) break;
+            if (n < 0 && errno != EINTR) return fail_sys("collecting the controllers' counters");
+        }
+    }
+    return {};
 }
 
 namespace {

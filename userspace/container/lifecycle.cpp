@@ -89,8 +89,15 @@ Result<> Manager::teardown(Ctid id, const std::string& ve_root, bool skip_umount
     auto cg = ct_cgroup(l_, s_, id);
     BC_TRYV(cg.kill_all());
     // The cgroup's id dies with it: stop attributing it (its counters stay until destroy).
-    if (auto cgid = cg.id(); cgid)
-        if (auto acct = BC_TRY(bpf::Accounting::open(s_.bpf_dir))) BC_TRYV(acct->unregister_cgroup(*cgid));
+    // Accounting that cannot be opened (pins of another layout, after an upgrade) must not
+    // keep a container from stopping.
+    if (auto cgid = cg.id(); cgid) {
+        auto acct = bpf::Accounting::open(s_.bpf_dir);
+        if (!acct)
+            log::warn("{}", acct.error().msg);
+        else if (*acct)
+            BC_TRYV((*acct)->unregister_cgroup(*cgid));
+    }
     BC_TRYV(cg.remove());
     if (!skip_umount) BC_TRYV(umount_root(ve_root));
     remove_init_record(s_, id);
@@ -131,7 +138,15 @@ Result<> Manager::start_locked(Ctid id) {
     if (auto r = fs::mkdir_p(s_.ct_run_dir(id), 0700); !r) return undo(r.error());
     // Counting starts before init exists: its own creation is the first charge.
     {
-        bpf::LoadOptions lo{cg.v2_prefix(), cg.level(), s_.bpf_max_tasks};
+        bpf::LoadOptions lo;
+        lo.attach_cgroup = cg.v2_prefix();
+        lo.ct_level = cg.level();
+        lo.max_tasks = s_.bpf_max_tasks;
+        const std::string mem_node = cg.node_of("memory"), pids_node = cg.node_of("pids");
+        lo.mem_v1 = mem_node != cg.v2_path();
+        lo.pids_v1 = pids_node != cg.v2_path();
+        lo.mem_cgroup = mem_node.substr(0, mem_node.rfind('/'));
+        lo.pids_cgroup = pids_node.substr(0, pids_node.rfind('/'));
         auto acct = bpf::Accounting::load(s_.bpf_dir, s_.run_dir, lo);
         if (!acct) return undo(acct.error().wrap("loading the accounting programs (see beanctl check)"));
         auto cgid = cg.id();
@@ -215,7 +230,10 @@ Result<> Manager::destroy(Ctid id) {
     if (fs::is_dir(st.ve_root) && ::rmdir(st.ve_root.c_str()) < 0 && errno != ENOENT)
         return fail_sys(fmt::format("removing {}", st.ve_root));
     BC_TRYV(fs::remove_tree(s_.ct_run_dir(id)));
-    if (auto acct = BC_TRY(bpf::Accounting::open(s_.bpf_dir))) BC_TRYV(acct->forget(id));
+    if (auto acct = bpf::Accounting::open(s_.bpf_dir); !acct)
+        log::warn("{}", acct.error().msg);
+    else if (*acct)
+        BC_TRYV((*acct)->forget(id));
     if (::unlink(s_.ct_conf_path(id).c_str()) < 0 && errno != ENOENT)
         return fail_sys(fmt::format("removing {}", s_.ct_conf_path(id)));
     lock.remove();

@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: GPL-2.0
+/* What the kernel's own controllers keep, collected for every container in one pass:
+ * physpages, swappages, oomguarpages and kmemsize from the memory controller; the limit and
+ * the refusals of numproc from the pids controller (which enforces it).
+ *
+ * bc_collect is an iter/cgroup program, attached (a pinned iterator link) to the node that
+ * holds every container's cgroup in each hierarchy that has one of those controllers:
+ * cgroup2 alone on pure cgroup2 hosts, the v1 memory and pids hierarchies on hybrid ones.
+ * One read() of an iterator made from each link walks the containers' nodes and copies
+ * their controllers' counters into bc_counters; a reader then fetches everything with one
+ * batch lookup. Nothing is opened or parsed in cgroupfs.
+ *
+ * The page counters are the kernel's own, exact and live: usage (held), watermark (maxheld,
+ * the kernel's own peak since the cgroup was made, so since the container started), max
+ * (limit), failcnt. Where the kernel keeps no peak, maxheld is the highest value seen by the
+ * collections (it is raised, never lowered): see Documentation/beancounters.md. */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "maps.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set by the loader. */
+const volatile __u32 ct_level = 1;     /* level of the containers' nodes in that hierarchy */
+const volatile bool mem_v1 = false;     /* memory is a v1 controller (memsw, kmem, failcnt) */
+const volatile bool pids_v1 = false;    /* pids is a v1 controller */
+const volatile __u64 page_size = 4096;
+
+#define BC_LONG_MAX 0x7fffffffffffffffULL
+
+/* "101" -> 101; 0 if the name is not a CTID. */
+static __always_inline __u32 ctid_of(struct cgroup *cg)
+{
+	char name[12] = {};
+	__u32 id = 0;
+
+	if (bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(cg, kn, name)) <= 0)
+		return 0;
+	for (int i = 0; i < 11; i++) {
+		char ch = name[i];
+
+		if (!ch)
+			break;
+		if (ch < '0' || ch > '9')
+			return 0;
+		id = id * 10 + (ch - '0');
+	}
+	return id;
+}
+
+/* A page counter's limit in pages; "no limit" (PAGE_COUNTER_MAX) as BC_UNLIMITED. */
+static __always_inline __u64 pages_limit(__u64 max)
+{
+	return max >= BC_LONG_MAX / page_size ? BC_UNLIMITED : max;
+}
+
+static __always_inline __u64 bytes_limit(__u64 max)
+{
+	return max >= BC_LONG_MAX / page_size ? BC_UNLIMITED : max * page_size;
+}
+
+static __always_inline void set_held(struct bc_counter *r, __u64 held, __u64 maxheld, __u64 failcnt)
+{
+	r->held = held;
+	r->failcnt = failcnt;
+	if (maxheld)
+		r->maxheld = maxheld;
+	else
+		bc_raise_max(r, held);
+}
+
+/* Linux 6.1-6.9 kept one refusal counter; 6.10 made it events[PIDCG_MAX]. */
+struct pids_cgroup___old {
+	atomic64_t events_limit;
+};
+
+#define BC_PIDS_MAX (4 * 1024 * 1024 + 1) /* PID_MAX_LIMIT + 1: "max" */
+
+static __always_inline void collect_pids(struct cgroup_subsys_state *css, struct bc_ct_counters *c)
+{
+	struct pids_cgroup *pids = container_of(css, struct pids_cgroup, css);
+	struct bc_counter *r = &c->res[BC_RES_numproc];
+	__u64 limit = BPF_CORE_READ(pids, limit.counter);
+
+	r->barrier = r->limit = limit >= BC_PIDS_MAX ? BC_UNLIMITED : limit;
+	/* The refusals pids.events shows as "max": on cgroup2 the times the limit of the
+	 * container's cgroup (or of one below it) refused a fork; on v1 the forks refused in
+	 * the container's cgroup. Before 6.10, one counter for both. */
+	if (!bpf_core_field_exists(pids->events))
+		r->failcnt = BPF_CORE_READ((struct pids_cgroup___old *)pids, events_limit.counter);
+	else if (pids_v1)
+		r->failcnt = BPF_CORE_READ(pids, events_local[bpf_core_enum_value(enum pidcg_event, PIDCG_FORKFAIL)].counter);
+	else
+		r->failcnt = BPF_CORE_READ(pids, events[bpf_core_enum_value(enum pidcg_event, PIDCG_MAX)].counter);
+	c->flags |= BC_CT_PIDS;
+}
+
+static __always_inline void collect_memory(struct cgroup_subsys_state *css, struct bc_ct_counters *c)
+{
+	struct mem_cgroup *memcg = container_of(css, struct mem_cgroup, css);
+	__u64 usage, peak, max, swap, swap_peak;
+
+	usage = BPF_CORE_READ(memcg, memory.usage.counter);
+	peak = BPF_CORE_READ(memcg, memory.watermark);
+	max = BPF_CORE_READ(memcg, memory.max);
+	/* swap (cgroup2) and memsw (v1: memory + swap) share their place in struct mem_cgroup */
+	swap = BPF_CORE_READ(memcg, swap.usage.counter);
+	swap_peak = BPF_CORE_READ(memcg, swap.watermark);
+
+	struct bc_counter *phys = &c->res[BC_RES_physpages];
+	struct bc_counter *sw = &c->res[BC_RES_swappages];
+	struct bc_counter *oom = &c->res[BC_RES_oomguarpages];
+	__u64 oom_kills = BPF_CORE_READ(memcg, memory_events[MEMCG_OOM_KILL].counter);
+
+	phys->barrier = phys->limit = pages_limit(max);
+	if (mem_v1) {
+		__u64 memsw_max = BPF_CORE_READ(memcg, memsw.max);
+
+		set_held(phys, usage, peak, BPF_CORE_READ(memcg, memory.failcnt));
+		/* memsw counts memory and swap together: swap is the difference (sampled peak) */
+		set_held(sw, swap > usage ? swap - usage : 0, 0, BPF_CORE_READ(memcg, memsw.failcnt));
+		sw->barrier = 0;
+		sw->limit = pages_limit(memsw_max) == BC_UNLIMITED || memsw_max < max ? BC_UNLIMITED : memsw_max - max;
+		set_held(oom, swap, swap_peak, oom_kills);
+		if (bpf_core_field_exists(memcg->kmem)) {
+			struct bc_counter *k = &c->res[BC_RES_kmemsize];
+
+			set_held(k, BPF_CORE_READ(memcg, kmem.usage.counter) * page_size,
+				 BPF_CORE_READ(memcg, kmem.watermark) * page_size, BPF_CORE_READ(memcg, kmem.failcnt));
+			k->barrier = k->limit = bytes_limit(BPF_CORE_READ(memcg, kmem.max));
+			c->flags |= BC_CT_KMEM;
+		}
+	} else {
+		set_held(phys, usage, peak, BPF_CORE_READ(memcg, memory_events[MEMCG_MAX].counter));
+		set_held(sw, swap, swap_peak, BPF_CORE_READ(memcg, memory_events[MEMCG_SWAP_MAX].counter));
+		sw->barrier = 0;
+		sw->limit = pages_limit(BPF_CORE_READ(memcg, swap.max));
+		/* RAM + swap: the kernel keeps no peak of the sum (sampled) */
+		set_held(oom, usage + swap, 0, oom_kills);
+	}
+	c->flags |= BC_CT_MEMORY;
+}
+
+SEC("iter/cgroup")
+int bc_collect(struct bpf_iter__cgroup *ctx)
+{
+	struct cgroup *cg = ctx->cgroup;
+	struct cgroup_subsys_state *css;
+	struct bc_ct_counters *c;
+	__u32 ct;
+
+	if (!cg || BPF_CORE_READ(cg, level) != ct_level)
+		return 0;
+	ct = ctid_of(cg);
+	c = ct ? bpf_map_lookup_elem(&bc_counters, &ct) : 0;
+	if (!c)
+		return 0;
+	/* A controller the node does not have (another hierarchy's, or not delegated) is NULL. */
+	css = BPF_CORE_READ(cg, subsys[bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id)]);
+	if (css)
+		collect_memory(css, c);
+	css = BPF_CORE_READ(cg, subsys[bpf_core_enum_value(enum cgroup_subsys_id, pids_cgrp_id)]);
+	if (css)
+		collect_pids(css, c);
+	return 0;
+}

@@ -144,10 +144,10 @@ static __always_inline void collect_memory(struct cgroup_subsys_state *css, stru
 	c->flags |= BC_CT_MEMORY;
 }
 
-SEC("iter/cgroup")
-int bc_collect(struct bpf_iter__cgroup *ctx)
+/* The container's record, when cg is a container's node; its controllers' counters
+ * copied in. */
+static __always_inline struct bc_ct_counters *collect_node(struct cgroup *cg, __u32 *ctp, bool *pids)
 {
-	struct cgroup *cg = ctx->cgroup;
 	struct cgroup_subsys_state *css;
 	struct bc_ct_counters *c;
 	__u32 ct;
@@ -158,12 +158,137 @@ int bc_collect(struct bpf_iter__cgroup *ctx)
 	c = ct ? bpf_map_lookup_elem(&bc_counters, &ct) : 0;
 	if (!c)
 		return 0;
+	*ctp = ct;
 	/* A controller the node does not have (another hierarchy's, or not delegated) is NULL. */
 	css = BPF_CORE_READ(cg, subsys[bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id)]);
 	if (css)
 		collect_memory(css, c);
 	css = BPF_CORE_READ(cg, subsys[bpf_core_enum_value(enum cgroup_subsys_id, pids_cgrp_id)]);
+	*pids = css != 0;
 	if (css)
 		collect_pids(css, c);
+	return c;
+}
+
+SEC("iter/cgroup")
+int bc_collect(struct bpf_iter__cgroup *ctx)
+{
+	__u32 ct;
+	bool pids;
+
+	collect_node(ctx->cgroup, &ct, &pids);
+	return 0;
+}
+
+/* The user_beancounters file: bc_ubc renders /proc/user_beancounters as OpenVZ printed it
+ * (64-bit: "%10s  %-12s %20lu %20lu %20lu %20lu %20lu"), collecting each container's
+ * controllers' counters as it goes (the memory hierarchy's; on hybrid hosts numproc's limit
+ * and refusals are those of the pids controller as a task of the container sees them).
+ * A reader inside a container sees its own rows only; the host sees every container. */
+static const char bc_names[BC_RES_COUNT][16] = {
+#define BC_RESOURCE(name, id, unit, in_ubc) [id] = #name,
+#include "resources.def"
+#undef BC_RESOURCE
+};
+static const __u8 bc_units[BC_RES_COUNT] = {
+#define BC_RESOURCE(name, id, unit, in_ubc) [id] = unit,
+#include "resources.def"
+#undef BC_RESOURCE
+};
+
+/* Mirrors acct::is_counted() (userspace/acct/beancounters.cpp): what has a real held value. */
+static __always_inline bool is_counted(const struct bc_ct_counters *c, int id)
+{
+	switch (id) {
+	case BC_RES_numproc:
+	case BC_RES_numtcpsock:
+	case BC_RES_numothersock:
+		return true;
+	case BC_RES_physpages:
+	case BC_RES_swappages:
+	case BC_RES_oomguarpages:
+		return c->flags & BC_CT_MEMORY;
+	case BC_RES_kmemsize:
+		return c->flags & BC_CT_KMEM;
+	default:
+		return false;
+	}
+}
+
+/* On hybrid hosts the pids controller is in another hierarchy: reach it through the tasks
+ * of the container's node (their css_set names their pids cgroup, which may be below the
+ * container's; walk up to the container's level). */
+static __always_inline void collect_pids_of_tasks(struct cgroup *cg, struct bc_ct_counters *c)
+{
+	struct list_head *head = &cg->cset_links, *first = BPF_CORE_READ(cg, cset_links.next);
+	struct cgrp_cset_link *link;
+	struct cgroup_subsys_state *css;
+
+	if (!first || first == head)
+		return; /* no task directly in the node */
+	link = container_of(first, struct cgrp_cset_link, cset_link);
+	css = BPF_CORE_READ(link, cset, subsys[bpf_core_enum_value(enum cgroup_subsys_id, pids_cgrp_id)]);
+	for (int i = 0; i < BC_MAX_CGROUP_DEPTH && css; i++) {
+		int level = BPF_CORE_READ(css, cgroup, level);
+
+		if (level == ct_level) {
+			collect_pids(css, c);
+			return;
+		}
+		if (level < ct_level)
+			return;
+		css = BPF_CORE_READ(css, parent);
+	}
+}
+
+SEC("iter/cgroup")
+int bc_ubc(struct bpf_iter__cgroup *ctx)
+{
+	static const char first[] = "%9u:  %-12s %20llu %20llu %20llu %20llu %20llu\n";
+	static const char next[] = "            %-12s %20llu %20llu %20llu %20llu %20llu\n";
+	struct seq_file *seq = ctx->meta->seq;
+	struct cgroup *cg = ctx->cgroup;
+	struct bc_ct_counters *c;
+	__u64 reader_cg;
+	__u32 *reader, ct = 0;
+	bool pids = false;
+
+	if (!cg)
+		return 0;
+	if (BPF_CORE_READ(cg, level) == ct_level - 1) {
+		/* the walk starts at the node that holds the containers */
+		BPF_SEQ_PRINTF(seq, "Version: 2.5\n");
+		BPF_SEQ_PRINTF(seq, "%10s  %-12s %20s %20s %20s %20s %20s\n", "uid", "resource", "held", "maxheld",
+			       "barrier", "limit", "failcnt");
+		return 0;
+	}
+	c = collect_node(cg, &ct, &pids);
+	if (!c)
+		return 0;
+	reader_cg = bpf_get_current_ancestor_cgroup_id(ct_level);
+	reader = bpf_map_lookup_elem(&bc_cgroups, &reader_cg);
+	if (reader && *reader != ct)
+		return 0;
+	if (!pids)
+		collect_pids_of_tasks(cg, c);
+	for (int i = 0; i < BC_RES_UBC_ROWS; i++) {
+		struct bc_counter *r = &c->res[i];
+		bool on = is_counted(c, i);
+		__u64 args[7];
+		int n = 0;
+
+		if (i == 0)
+			args[n++] = ct;
+		args[n++] = (__u64)(bc_units[i] == BC_UNIT_NONE ? "dummy" : bc_names[i]);
+		args[n++] = on ? r->held : 0;
+		args[n++] = on ? r->maxheld : 0;
+		args[n++] = r->barrier;
+		args[n++] = r->limit;
+		args[n++] = on ? r->failcnt : 0;
+		if (i == 0)
+			bpf_seq_printf(seq, first, sizeof(first), args, 7 * sizeof(__u64));
+		else
+			bpf_seq_printf(seq, next, sizeof(next), args, 6 * sizeof(__u64));
+	}
 	return 0;
 }

@@ -96,7 +96,7 @@ const Domain kDomains[] = {BC_DOMAIN(proc), BC_DOMAIN(sock), BC_DOMAIN(net), BC_
 #undef BC_DOMAIN
 
 // Every attached program, by the name of its link's pin.
-enum class Attach { tracing, cgroup, collect_mem, collect_pids };
+enum class Attach { tracing, cgroup, collect_mem, collect_pids, ubc };
 struct LinkSpec {
     const char* pin;
     const char* domain;
@@ -113,6 +113,7 @@ constexpr LinkSpec kLinks[] = {
     {"link_skb_egress", "net", "bc_skb_egress", Attach::cgroup},
     {"link_collect_mem", "collect", "bc_collect", Attach::collect_mem},
     {"link_collect_pids", "collect", "bc_collect", Attach::collect_pids},
+    {"user_beancounters", "collect", "bc_ubc", Attach::ubc},
 };
 constexpr const char* kCollectLinks[] = {"link_collect_mem", "link_collect_pids"};
 
@@ -175,9 +176,17 @@ std::uint64_t link_cgroup(int link_fd) {
 struct Targets {
     Fd cg, mem, pids;
     std::uint64_t cg_id = 0, mem_id = 0, pids_id = 0;
-    const Fd& fd_for(Attach k) const { return k == Attach::cgroup ? cg : k == Attach::collect_mem ? mem : pids; }
+    const Fd& fd_for(Attach k) const {
+        return k == Attach::cgroup ? cg : k == Attach::collect_mem || k == Attach::ubc ? mem : pids;
+    }
     std::uint64_t id_for(Attach k) const {
-        return k == Attach::cgroup ? cg_id : k == Attach::collect_mem ? mem_id : k == Attach::collect_pids ? pids_id : 0;
+        switch (k) {
+        case Attach::cgroup: return cg_id;
+        case Attach::collect_mem:
+        case Attach::ubc: return mem_id;
+        case Attach::collect_pids: return pids_id;
+        default: return 0;
+        }
     }
     // One collecting iterator per hierarchy: none for pids when it shares memory's.
     bool wanted(Attach k) const { return k != Attach::collect_pids || pids_id != mem_id; }
@@ -253,6 +262,8 @@ Result<> attach(const LinkSpec& l, bpf_program* prog, const std::string& pin_dir
     if (!link) return fail_sys(errno, fmt::format("attaching {}", bpf_program__name(prog)));
     auto r = pin_over(link, path);
     bpf_link__destroy(link);  // the pin holds it now
+    // Readable by root only, as OpenVZ's /proc/user_beancounters.
+    if (r && l.kind == Attach::ubc && ::chmod(path.c_str(), 0400) < 0) return fail_sys(fmt::format("chmod {}", path));
     return r;
 }
 

@@ -165,6 +165,7 @@ Result<> Manager::start_locked(Ctid id) {
     req.cgroup = &cg;
     req.rootfs = ct.ve_root;
     req.console_log = console_log_path(s_, id);
+    req.ubc_file = s_.bpf_dir + "/user_beancounters";
     req.on_spawned = [&](pid_t pid) -> Result<> {
         auto t = BC_TRY(proc::start_time(pid));
         return write_init_record(s_, id, InitRecord{pid, t});

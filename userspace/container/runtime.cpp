@@ -138,6 +138,11 @@ Step child_setup(const SpawnRequest& req, int sync_fd, int console_fd) {
         host_dev[i] = Fd(::open(fmt::format("/dev/{}", kDevices[i]).c_str(), O_PATH | O_CLOEXEC));
         if (!host_dev[i]) return step_fail(fmt::format("opening the host's /dev/{}", kDevices[i]));
     }
+    Fd ubc;
+    if (!req.ubc_file.empty()) {
+        ubc = Fd(::open(req.ubc_file.c_str(), O_PATH | O_CLOEXEC));
+        if (!ubc) return step_fail(fmt::format("opening {}", req.ubc_file));
+    }
     if (::mount(root.c_str(), root.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
         return step_fail("binding the root file system");
     Fd rootfd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -147,6 +152,22 @@ Step child_setup(const SpawnRequest& req, int sync_fd, int console_fd) {
     if (auto r = mount_at(rootfd.get(), "sys", "sysfs", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr); !r)
         return r;
     if (auto r = setup_dev(rootfd.get(), host_dev); !r) return r;
+    if (ubc) {
+        // The container's own beancounters, where its init leaves them alone (systemd keeps a
+        // /dev that is mounted already; it mounts its own /run and /tmp).
+        Fd dev(open_in_root(rootfd.get(), "dev", O_PATH | O_DIRECTORY));
+        Fd f(dev ? ::openat(dev.get(), "user_beancounters", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0400)
+                 : -1);
+        if (!f) return step_fail("creating /dev/user_beancounters");
+        std::string target = fd_path(f.get());
+        if (::mount(fd_path(ubc.get()).c_str(), target.c_str(), nullptr, MS_BIND, nullptr) < 0)
+            return step_fail("binding /dev/user_beancounters");
+        // The fd names the file under the new mount; the remount needs the mount itself.
+        Fd bound(::openat(dev.get(), "user_beancounters", O_PATH | O_CLOEXEC | O_NOFOLLOW));
+        if (!bound || ::mount(nullptr, fd_path(bound.get()).c_str(), nullptr,
+                              MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0)
+            return step_fail("making /dev/user_beancounters read-only");
+    }
 
     // pivot_root, not chroot: the old root is detached and unreachable afterwards.
     Fd newroot(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));

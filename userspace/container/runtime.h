@@ -30,6 +30,9 @@ struct SpawnRequest {
     const cgroup::CtGroup* cgroup = nullptr;
     std::string rootfs;        // the mounted VE_ROOT
     std::string console_log;   // init's stdout and stderr
+    // The pinned user_beancounters iterator, bound read-only on /dev/user_beancounters in
+    // the container (empty: none).
+    std::string ubc_file;
     // Called in the parent with the child's pid before it is released (records the pid).
     std::function<Result<>(pid_t)> on_spawned;
 };

@@ -4,11 +4,12 @@
  * the refusals of numproc from the pids controller (which enforces it).
  *
  * bc_collect is an iter/cgroup program, attached (a pinned iterator link) to the node that
- * holds every container's cgroup in each hierarchy that has one of those controllers:
- * cgroup2 alone on pure cgroup2 hosts, the v1 memory and pids hierarchies on hybrid ones.
- * One read() of an iterator made from each link walks the containers' nodes and copies
- * their controllers' counters into bc_counters; a reader then fetches everything with one
- * batch lookup. Nothing is opened or parsed in cgroupfs.
+ * holds every container's cgroup in the memory controller's hierarchy: cgroup2 on pure
+ * cgroup2 hosts, the v1 memory hierarchy on hybrid ones. One read() of an iterator made from
+ * that link walks the containers' nodes and copies their controllers' counters into
+ * bc_counters; a reader then fetches everything with one batch lookup. Nothing is opened or
+ * parsed in cgroupfs. Where pids is another hierarchy (hybrid), it is reached through the
+ * tasks of the container's node.
  *
  * The page counters are the kernel's own, exact and live: usage (held), watermark (maxheld,
  * the kernel's own peak since the cgroup was made, so since the container started), max
@@ -37,7 +38,7 @@ static __always_inline __u32 ctid_of(struct cgroup *cg)
 	char name[12] = {};
 	__u32 id = 0;
 
-	if (bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(cg, kn, name)) <= 0)
+	if (bpf_probe_read_kernel_str(name, sizeof(name), cg->kn->name) <= 0)
 		return 0;
 	for (int i = 0; i < 11; i++) {
 		char ch = name[i];
@@ -98,61 +99,118 @@ static __always_inline void collect_pids(struct cgroup_subsys_state *css, struct
 	c->flags |= BC_CT_PIDS;
 }
 
+/* Scratch space for copies of the kernel's structures: one read each instead of a helper
+ * call per field (the walk visits every container; the calls would cost more than the rest
+ * of it). Fields are then read from the copies with CO-RE offsets. */
+struct scratch {
+	struct page_counter mem, swap, kmem;
+	atomic_long_t events[MEMCG_NR_MEMORY_EVENTS];
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} bc_collect_scratch SEC(".maps");
+
+/* One kernel struct page_counter into a copy (its size on the running kernel). */
+static __always_inline int read_counter(struct page_counter *to, const void *from)
+{
+	__u32 size = bpf_core_type_size(struct page_counter);
+
+	if (size > sizeof(*to))
+		return -1;
+	return bpf_probe_read_kernel(to, size, from);
+}
+
 static __always_inline void collect_memory(struct cgroup_subsys_state *css, struct bc_ct_counters *c)
 {
 	struct mem_cgroup *memcg = container_of(css, struct mem_cgroup, css);
-	__u64 usage, peak, max, swap, swap_peak;
+	__u32 zero = 0;
+	struct scratch *k = bpf_map_lookup_elem(&bc_collect_scratch, &zero);
+	__u64 usage, peak, max, swap, swap_peak, oom_kills;
 
-	usage = BPF_CORE_READ(memcg, memory.usage.counter);
-	peak = BPF_CORE_READ(memcg, memory.watermark);
-	max = BPF_CORE_READ(memcg, memory.max);
+	if (!k)
+		return;
 	/* swap (cgroup2) and memsw (v1: memory + swap) share their place in struct mem_cgroup */
-	swap = BPF_CORE_READ(memcg, swap.usage.counter);
-	swap_peak = BPF_CORE_READ(memcg, swap.watermark);
+	if (read_counter(&k->mem, &memcg->memory) || read_counter(&k->swap, &memcg->swap) ||
+	    bpf_probe_read_kernel(k->events, sizeof(k->events), &memcg->memory_events))
+		return;
+	usage = k->mem.usage.counter;
+	peak = k->mem.watermark;
+	max = k->mem.max;
+	swap = k->swap.usage.counter;
+	swap_peak = k->swap.watermark;
+	oom_kills = k->events[MEMCG_OOM_KILL].counter;
 
 	struct bc_counter *phys = &c->res[BC_RES_physpages];
 	struct bc_counter *sw = &c->res[BC_RES_swappages];
 	struct bc_counter *oom = &c->res[BC_RES_oomguarpages];
-	__u64 oom_kills = BPF_CORE_READ(memcg, memory_events[MEMCG_OOM_KILL].counter);
 
 	phys->barrier = phys->limit = pages_limit(max);
 	if (mem_v1) {
-		__u64 memsw_max = BPF_CORE_READ(memcg, memsw.max);
+		__u64 memsw_max = k->swap.max;
 
-		set_held(phys, usage, peak, BPF_CORE_READ(memcg, memory.failcnt));
+		set_held(phys, usage, peak, k->mem.failcnt);
 		/* memsw counts memory and swap together: swap is the difference (sampled peak) */
-		set_held(sw, swap > usage ? swap - usage : 0, 0, BPF_CORE_READ(memcg, memsw.failcnt));
+		set_held(sw, swap > usage ? swap - usage : 0, 0, k->swap.failcnt);
 		sw->barrier = 0;
 		sw->limit = pages_limit(memsw_max) == BC_UNLIMITED || memsw_max < max ? BC_UNLIMITED : memsw_max - max;
 		set_held(oom, swap, swap_peak, oom_kills);
-		if (bpf_core_field_exists(memcg->kmem)) {
-			struct bc_counter *k = &c->res[BC_RES_kmemsize];
+		if (bpf_core_field_exists(memcg->kmem) && !read_counter(&k->kmem, &memcg->kmem)) {
+			struct bc_counter *km = &c->res[BC_RES_kmemsize];
 
-			set_held(k, BPF_CORE_READ(memcg, kmem.usage.counter) * page_size,
-				 BPF_CORE_READ(memcg, kmem.watermark) * page_size, BPF_CORE_READ(memcg, kmem.failcnt));
-			k->barrier = k->limit = bytes_limit(BPF_CORE_READ(memcg, kmem.max));
+			set_held(km, k->kmem.usage.counter * page_size, k->kmem.watermark * page_size, k->kmem.failcnt);
+			km->barrier = km->limit = bytes_limit(k->kmem.max);
 			c->flags |= BC_CT_KMEM;
 		}
 	} else {
-		set_held(phys, usage, peak, BPF_CORE_READ(memcg, memory_events[MEMCG_MAX].counter));
-		set_held(sw, swap, swap_peak, BPF_CORE_READ(memcg, memory_events[MEMCG_SWAP_MAX].counter));
+		set_held(phys, usage, peak, k->events[MEMCG_MAX].counter);
+		set_held(sw, swap, swap_peak, k->events[MEMCG_SWAP_MAX].counter);
 		sw->barrier = 0;
-		sw->limit = pages_limit(BPF_CORE_READ(memcg, swap.max));
+		sw->limit = pages_limit(k->swap.max);
 		/* RAM + swap: the kernel keeps no peak of the sum (sampled) */
 		set_held(oom, usage + swap, 0, oom_kills);
 	}
 	c->flags |= BC_CT_MEMORY;
 }
 
+/* On hybrid hosts the pids controller is in another hierarchy: reach it through the tasks
+ * of the container's node (their css_set names their pids cgroup, which may be below the
+ * container's; walk up to the container's level). A node without tasks of its own (all in
+ * sub-cgroups) keeps what was collected before. */
+static __always_inline void collect_pids_of_tasks(struct cgroup *cg, struct bc_ct_counters *c)
+{
+	struct list_head *head = &cg->cset_links, *first = BPF_CORE_READ(cg, cset_links.next);
+	struct cgrp_cset_link *link;
+	struct cgroup_subsys_state *css;
+
+	if (!first || first == head)
+		return; /* no task directly in the node */
+	link = container_of(first, struct cgrp_cset_link, cset_link);
+	css = BPF_CORE_READ(link, cset, subsys[bpf_core_enum_value(enum cgroup_subsys_id, pids_cgrp_id)]);
+	for (int i = 0; i < BC_MAX_CGROUP_DEPTH && css; i++) {
+		int level = BPF_CORE_READ(css, cgroup, level);
+
+		if (level == ct_level) {
+			collect_pids(css, c);
+			return;
+		}
+		if (level < ct_level)
+			return;
+		css = BPF_CORE_READ(css, parent);
+	}
+}
+
 /* The container's record, when cg is a container's node; its controllers' counters
  * copied in. */
-static __always_inline struct bc_ct_counters *collect_node(struct cgroup *cg, __u32 *ctp, bool *pids)
+static __always_inline struct bc_ct_counters *collect_node(struct cgroup *cg, __u32 *ctp)
 {
 	struct cgroup_subsys_state *css;
 	struct bc_ct_counters *c;
 	__u32 ct;
 
-	if (!cg || BPF_CORE_READ(cg, level) != ct_level)
+	if (!cg || cg->level != ct_level)
 		return 0;
 	ct = ctid_of(cg);
 	c = ct ? bpf_map_lookup_elem(&bc_counters, &ct) : 0;
@@ -160,13 +218,14 @@ static __always_inline struct bc_ct_counters *collect_node(struct cgroup *cg, __
 		return 0;
 	*ctp = ct;
 	/* A controller the node does not have (another hierarchy's, or not delegated) is NULL. */
-	css = BPF_CORE_READ(cg, subsys[bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id)]);
+	css = cg->subsys[bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id)];
 	if (css)
 		collect_memory(css, c);
-	css = BPF_CORE_READ(cg, subsys[bpf_core_enum_value(enum cgroup_subsys_id, pids_cgrp_id)]);
-	*pids = css != 0;
+	css = cg->subsys[bpf_core_enum_value(enum cgroup_subsys_id, pids_cgrp_id)];
 	if (css)
 		collect_pids(css, c);
+	else
+		collect_pids_of_tasks(cg, c);
 	return c;
 }
 
@@ -174,16 +233,14 @@ SEC("iter/cgroup")
 int bc_collect(struct bpf_iter__cgroup *ctx)
 {
 	__u32 ct;
-	bool pids;
 
-	collect_node(ctx->cgroup, &ct, &pids);
+	collect_node(ctx->cgroup, &ct);
 	return 0;
 }
 
 /* The user_beancounters file: bc_ubc renders /proc/user_beancounters as OpenVZ printed it
  * (64-bit: "%10s  %-12s %20lu %20lu %20lu %20lu %20lu"), collecting each container's
- * controllers' counters as it goes (the memory hierarchy's; on hybrid hosts numproc's limit
- * and refusals are those of the pids controller as a task of the container sees them).
+ * controllers' counters as it goes.
  * A reader inside a container sees its own rows only; the host sees every container. */
 static const char bc_names[BC_RES_COUNT][16] = {
 #define BC_RESOURCE(name, id, unit, in_ubc) [id] = #name,
@@ -215,32 +272,6 @@ static __always_inline bool is_counted(const struct bc_ct_counters *c, int id)
 	}
 }
 
-/* On hybrid hosts the pids controller is in another hierarchy: reach it through the tasks
- * of the container's node (their css_set names their pids cgroup, which may be below the
- * container's; walk up to the container's level). */
-static __always_inline void collect_pids_of_tasks(struct cgroup *cg, struct bc_ct_counters *c)
-{
-	struct list_head *head = &cg->cset_links, *first = BPF_CORE_READ(cg, cset_links.next);
-	struct cgrp_cset_link *link;
-	struct cgroup_subsys_state *css;
-
-	if (!first || first == head)
-		return; /* no task directly in the node */
-	link = container_of(first, struct cgrp_cset_link, cset_link);
-	css = BPF_CORE_READ(link, cset, subsys[bpf_core_enum_value(enum cgroup_subsys_id, pids_cgrp_id)]);
-	for (int i = 0; i < BC_MAX_CGROUP_DEPTH && css; i++) {
-		int level = BPF_CORE_READ(css, cgroup, level);
-
-		if (level == ct_level) {
-			collect_pids(css, c);
-			return;
-		}
-		if (level < ct_level)
-			return;
-		css = BPF_CORE_READ(css, parent);
-	}
-}
-
 SEC("iter/cgroup")
 int bc_ubc(struct bpf_iter__cgroup *ctx)
 {
@@ -251,7 +282,6 @@ int bc_ubc(struct bpf_iter__cgroup *ctx)
 	struct bc_ct_counters *c;
 	__u64 reader_cg;
 	__u32 *reader, ct = 0;
-	bool pids = false;
 
 	if (!cg)
 		return 0;
@@ -262,15 +292,13 @@ int bc_ubc(struct bpf_iter__cgroup *ctx)
 			       "barrier", "limit", "failcnt");
 		return 0;
 	}
-	c = collect_node(cg, &ct, &pids);
+	c = collect_node(cg, &ct);
 	if (!c)
 		return 0;
 	reader_cg = bpf_get_current_ancestor_cgroup_id(ct_level);
 	reader = bpf_map_lookup_elem(&bc_cgroups, &reader_cg);
 	if (reader && *reader != ct)
 		return 0;
-	if (!pids)
-		collect_pids_of_tasks(cg, c);
 	for (int i = 0; i < BC_RES_UBC_ROWS; i++) {
 		struct bc_counter *r = &c->res[i];
 		bool on = is_counted(c, i);

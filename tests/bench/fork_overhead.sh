@@ -1,7 +1,7 @@
 #!/bin/bash
 # fork_overhead.sh [PAIRS] [FORKS]: what the process accounting costs a fork + exit.
 # A fork loop (tests/helpers/forkbench.c) runs inside a container and on the host, with the
-# BPF programs attached (ON) and detached (OFF), in adjacent pairs whose order flips every
+# BPF programs attached (ON: all of them) and detached (OFF: none), in adjacent pairs whose order flips every
 # pair; an OFF/OFF control series shows the noise floor. Prints the median per-pair ratios.
 # Needs root and a build; everything lives under /tmp/bc-forkbench, a private cgroup prefix
 # and a private pin directory, removed on exit.
@@ -35,7 +35,7 @@ on() {   # (re)attach: a start loads the programs when their links are not pinne
   [[ -e $PIN/link_proc_fork ]] && return
   "$B" create 951 >/dev/null && "$B" start 951 >/dev/null && "$B" stop 951 >/dev/null && "$B" destroy 951 >/dev/null
 }
-off() { rm -f "$PIN"/link_proc_fork "$PIN"/link_proc_exit; }   # unpinning detaches
+off() { rm -f "$PIN"/link_* "$PIN"/user_beancounters; }   # unpinning detaches: every program
 in_ct() { "$B" exec 950 /forkbench "$FORKS"; }
 on_host() { "$FB" "$FORKS"; }
 

@@ -37,6 +37,11 @@ TEST_F(BeanctlTest, Debian12WithSystemd) {
     EXPECT_EQ(r.out, "      1 systemd\n") << r.out;
     EXPECT_EQ(beanctl({"exec", id, "hostname"}).out, "bc-debian\n");
     EXPECT_EQ(beanctl({"exec", id, "cat", "/proc/1/cgroup"}).code, 0);
+    // The container's beancounters survive systemd's own mounts, and show its row only.
+    r = beanctl({"exec", id, "cat", "/dev/user_beancounters"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out.rfind("Version: 2.5\n", 0), 0u) << r.out;
+    EXPECT_NE(r.out.find("\n     1201:  kmemsize"), std::string::npos) << r.out;
 
     // ipcs (util-linux) inside does not see a segment made on the host.
     int shm = ::shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);

@@ -96,7 +96,7 @@ const Domain kDomains[] = {BC_DOMAIN(proc), BC_DOMAIN(sock), BC_DOMAIN(net), BC_
 #undef BC_DOMAIN
 
 // Every attached program, by the name of its link's pin.
-enum class Attach { tracing, cgroup, collect_mem, collect_pids, ubc };
+enum class Attach { tracing, cgroup, collect, ubc };
 struct LinkSpec {
     const char* pin;
     const char* domain;
@@ -111,11 +111,9 @@ constexpr LinkSpec kLinks[] = {
     {"link_sock_state", "sock", "bc_sock_state", Attach::tracing},
     {"link_skb_ingress", "net", "bc_skb_ingress", Attach::cgroup},
     {"link_skb_egress", "net", "bc_skb_egress", Attach::cgroup},
-    {"link_collect_mem", "collect", "bc_collect", Attach::collect_mem},
-    {"link_collect_pids", "collect", "bc_collect", Attach::collect_pids},
+    {"link_collect", "collect", "bc_collect", Attach::collect},
     {"user_beancounters", "collect", "bc_ubc", Attach::ubc},
 };
-constexpr const char* kCollectLinks[] = {"link_collect_mem", "link_collect_pids"};
 
 // FNV-1a of every BPF object: identifies a build of the programs.
 std::uint64_t build_id() {
@@ -172,24 +170,12 @@ std::uint64_t link_cgroup(int link_fd) {
     return 0;
 }
 
-// The prefix nodes programs attach to: cgroup2's, and the memory and pids hierarchies'.
+// The prefix nodes programs attach to: cgroup2's, and the memory hierarchy's.
 struct Targets {
-    Fd cg, mem, pids;
-    std::uint64_t cg_id = 0, mem_id = 0, pids_id = 0;
-    const Fd& fd_for(Attach k) const {
-        return k == Attach::cgroup ? cg : k == Attach::collect_mem || k == Attach::ubc ? mem : pids;
-    }
-    std::uint64_t id_for(Attach k) const {
-        switch (k) {
-        case Attach::cgroup: return cg_id;
-        case Attach::collect_mem:
-        case Attach::ubc: return mem_id;
-        case Attach::collect_pids: return pids_id;
-        default: return 0;
-        }
-    }
-    // One collecting iterator per hierarchy: none for pids when it shares memory's.
-    bool wanted(Attach k) const { return k != Attach::collect_pids || pids_id != mem_id; }
+    Fd cg, mem;
+    std::uint64_t cg_id = 0, mem_id = 0;
+    const Fd& fd_for(Attach k) const { return k == Attach::cgroup ? cg : mem; }
+    std::uint64_t id_for(Attach k) const { return k == Attach::cgroup ? cg_id : k == Attach::tracing ? 0 : mem_id; }
 };
 
 // True if every link is pinned, and the cgroup links are attached to the cgroup whose id
@@ -197,10 +183,6 @@ struct Targets {
 bool links_in_place(const std::string& pin_dir, const Targets& t) {
     for (const auto& l : kLinks) {
         std::string path = pin_dir + "/" + l.pin;
-        if (!t.wanted(l.kind)) {
-            if (fs::exists(path)) return false;
-            continue;
-        }
         if (!fs::exists(path)) return false;
         if (l.kind == Attach::tracing) continue;
         int fd = ::bpf_obj_get(path.c_str());
@@ -228,10 +210,6 @@ Result<> pin_over(bpf_link* link, const std::string& path) {
 
 Result<> attach(const LinkSpec& l, bpf_program* prog, const std::string& pin_dir, const Targets& t) {
     std::string path = pin_dir + "/" + l.pin;
-    if (!t.wanted(l.kind)) {
-        ::unlink(path.c_str());
-        return {};
-    }
     if (l.kind == Attach::cgroup && fs::exists(path)) {
         // Attached to our cgroup already: swap the program in place, atomically.
         Fd old(::bpf_obj_get(path.c_str()));
@@ -298,8 +276,7 @@ Result<std::optional<Accounting>> Accounting::open(const std::string& pin_dir) {
     a.cgroups_ = BC_TRY(obj_get(pin_dir + "/bc_cgroups"));
     a.counters_ = BC_TRY(obj_get(pin_dir + "/bc_counters"));
     a.traffic_ = BC_TRY(obj_get(pin_dir + "/bc_traffic"));
-    for (const char* l : kCollectLinks)
-        if (fs::exists(pin_dir + "/" + l)) a.collectors_.push_back(BC_TRY(obj_get(pin_dir + "/" + l)));
+    a.collector_ = BC_TRY(obj_get(pin_dir + "/link_collect"));
     return a;
 }
 
@@ -311,12 +288,10 @@ Result<Accounting> Accounting::load(const std::string& pin_dir, const std::strin
     t.cg = Fd(::open(o.attach_cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!t.cg) return fail_sys(fmt::format("opening cgroup {}", o.attach_cgroup));
     t.cg_id = BC_TRY(cgroup_id(o.attach_cgroup));
-    for (auto [path, fd, fid] : {std::tuple{&o.mem_cgroup, &t.mem, &t.mem_id}, {&o.pids_cgroup, &t.pids, &t.pids_id}}) {
-        const std::string& p = path->empty() ? o.attach_cgroup : *path;
-        *fd = Fd(::open(p.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        if (!*fd) return fail_sys(fmt::format("opening cgroup {}", p));
-        *fid = BC_TRY(cgroup_id(p));
-    }
+    const std::string& mem = o.mem_cgroup.empty() ? o.attach_cgroup : o.mem_cgroup;
+    t.mem = Fd(::open(mem.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!t.mem) return fail_sys(fmt::format("opening cgroup {}", mem));
+    t.mem_id = BC_TRY(cgroup_id(mem));
     auto meta = BC_TRY(read_meta(pin_dir));
     if (meta && meta->abi_version == BC_ABI_VERSION && meta->build_id == id && meta->ct_level == o.ct_level &&
         links_in_place(pin_dir, t)) {
@@ -358,8 +333,8 @@ Result<Accounting> Accounting::load(const std::string& pin_dir, const std::strin
     a.counters_ = dup_map(objs.find("proc"), "bc_counters");
     a.traffic_ = dup_map(objs.find("net"), "bc_traffic");
     if (!a.cgroups_ || !a.counters_ || !a.traffic_) return fail_sys("dup of map fds");
-    for (const char* l : kCollectLinks)
-        if (fs::exists(pin_dir + "/" + l)) a.collectors_.push_back(BC_TRY(obj_get(pin_dir + "/" + l)));
+    // Missing only while a loader is between its pins.
+    if (fs::exists(pin_dir + "/link_collect")) a.collector_ = BC_TRY(obj_get(pin_dir + "/link_collect"));
     return a;
 }
 
@@ -449,17 +424,15 @@ Result<std::vector<std::pair<Ctid, bc_ct_counters>>> Accounting::read_all() cons
 }
 
 Result<> Accounting::collect() const {
-    for (const auto& link : collectors_) {
-        Fd it(::bpf_iter_create(link.get()));
-        if (!it) return fail_sys("starting the collection of the controllers' counters");
-        char buf[64];
-        for (;;) {
-            ssize_t n = ::read(it.get(), buf, sizeof buf);
-            if (n == 0) break;
-            if (n < 0 && errno != EINTR) return fail_sys("collecting the controllers' counters");
-        }
+    if (!collector_) return {};
+    Fd it(::bpf_iter_create(collector_.get()));
+    if (!it) return fail_sys("starting the collection of the controllers' counters");
+    char buf[64];
+    for (;;) {
+        ssize_t n = ::read(it.get(), buf, sizeof buf);
+        if (n == 0) return {};
+        if (n < 0 && errno != EINTR) return fail_sys("collecting the controllers' counters");
     }
-    return {};
 }
 
 namespace {

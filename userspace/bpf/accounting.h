@@ -31,11 +31,11 @@ struct LoadOptions {
     std::string attach_cgroup;
     // The cgroup2 level of the containers' own cgroups (one below attach_cgroup).
     unsigned ct_level = 0;
-    // The nodes that hold every container's cgroup in the hierarchies of the memory and
-    // pids controllers (attach_cgroup itself on cgroup2; the v1 hierarchies' on hybrid
-    // hosts), where the collection of the controllers' counters iterates; and whether memory
-    // is a v1 controller. The containers' level is the same in every hierarchy.
-    std::string mem_cgroup, pids_cgroup;
+    // The node that holds every container's cgroup in the memory controller's hierarchy
+    // (attach_cgroup itself on cgroup2; the v1 memory hierarchy's on hybrid hosts), where
+    // the collection of the controllers' counters iterates; and whether memory and pids are
+    // v1 controllers. The containers' level is the same in every hierarchy.
+    std::string mem_cgroup;
     bool mem_v1 = false, pids_v1 = false;
     // Size of the preallocated task record (see bpf/proc.bpf.c), fixed when the maps are
     // created; pinned maps of another size are reported as incompatible.
@@ -68,8 +68,8 @@ public:
     // Every container's counters in one batch lookup.
     Result<std::vector<std::pair<Ctid, bc_ct_counters>>> read_all() const;
     // Copies every container's memory and pids controller counters into its record (one
-    // read of the collecting iterator per hierarchy, bpf/collect.bpf.c). read() and
-    // read_all() return what the last collection found.
+    // read of the collecting iterator, bpf/collect.bpf.c). read() and read_all() return
+    // what the last collection found.
     Result<> collect() const;
     // Traffic of the container whose cgroup this is (nullopt if not registered).
     Result<std::optional<Traffic>> read_traffic(std::uint64_t cgroup_id) const;
@@ -78,7 +78,7 @@ public:
 
 private:
     Fd cgroups_, counters_, traffic_;
-    std::vector<Fd> collectors_;
+    Fd collector_;
 };
 
 }  // namespace bc::bpf

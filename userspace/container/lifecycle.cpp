@@ -146,7 +146,6 @@ Result<> Manager::start_locked(Ctid id) {
         lo.mem_v1 = mem_node != cg.v2_path();
         lo.pids_v1 = pids_node != cg.v2_path();
         lo.mem_cgroup = mem_node.substr(0, mem_node.rfind('/'));
-        lo.pids_cgroup = pids_node.substr(0, pids_node.rfind('/'));
         auto acct = bpf::Accounting::load(s_.bpf_dir, s_.run_dir, lo);
         if (!acct) return undo(acct.error().wrap("loading the accounting programs (see beanctl check)"));
         auto cgid = cg.id();

@@ -29,6 +29,10 @@ constexpr Builtin kBuiltins[] = {
     {"debian-12", "RTMIN+3"},
 };
 
+// Where a container finds its beancounters (procfs cannot hold the file OpenVZ had).
+constexpr const char* kMotdBeancounters =
+    "This container's resource usage (user beancounters): cat /dev/user_beancounters\n";
+
 Result<> write_file(const std::string& dir, const std::string& rel, std::string_view text, mode_t mode = 0644) {
     std::string p = fs::join(dir, rel);
     BC_TRYV(fs::mkdir_p(p.substr(0, p.rfind('/'))));
@@ -113,7 +117,7 @@ Result<> build_busybox_rootfs(const std::string& dir, const std::string& busybox
     BC_TRYV(write_file(dir, "etc/profile",
                        "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
                        "export PS1='[\\u@\\h \\W]\\$ '\n[ -r /etc/motd ] && cat /etc/motd\n"));
-    BC_TRYV(write_file(dir, "etc/motd", "beancounter busybox container. PID 1 is /sbin/init (bcinit).\n"));
+    BC_TRYV(write_file(dir, "etc/motd", std::string("beancounter busybox container. PID 1 is /sbin/init (bcinit).\n") + kMotdBeancounters));
     BC_TRYV(write_file(dir, "etc/init.d/rcS",
                        "#!/bin/sh\n# Run once by /sbin/init at start. The runtime has already mounted /proc,\n"
                        "# /sys and /dev and set the host name.\n"
@@ -135,7 +139,7 @@ Result<> build_debian_rootfs(const std::string& dir, const std::string& suite) {
         ::unlink(p.c_str());
         (void)!::symlink("/dev/null", p.c_str());
     }
-    BC_TRYV(write_file(dir, "etc/motd", "beancounter debian-12 container.\n"));
+    BC_TRYV(write_file(dir, "etc/motd", std::string("beancounter debian-12 container.\n") + kMotdBeancounters));
     BC_TRYV(fs::remove_tree(fs::join(dir, "var/cache/apt/archives")));
     BC_TRYV(fs::mkdir_p(fs::join(dir, "var/cache/apt/archives/partial")));
     return {};

@@ -1,0 +1,157 @@
+// readbench [N] [ROUNDS]: the cost of reading every beancounter of N registered containers
+// (default 1000), side by side in one run:
+//   bpf       what `beanctl ubc` does: one read of the collecting iterator per hierarchy
+//             (the memory and pids controllers' counters, copied in the kernel), then one
+//             batch lookup of bc_counters and one of bc_traffic;
+//   cgroupfs  the same controller values read from the cgroupfs files of each container
+//             (memory usage, peak, limit, failcnt, kmem's four, pids' four), as a reader
+//             without BPF would.
+// The containers are empty cgroups under a private prefix, registered in a private pin
+// directory; both are removed at the end, also on failure. Rounds alternate the order of
+// the two methods; the medians and the median of the per-round ratios are printed.
+// Needs root and the build's BPF programs.
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fmt/format.h>
+#include <string>
+#include <vector>
+
+#include "../common/testutil.h"
+#include "acct/cgroup_reader.h"
+#include "bpf/accounting.h"
+#include "cgroup/ctgroup.h"
+#include "cgroup/layout.h"
+
+namespace {
+using Clock = std::chrono::steady_clock;
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    size_t n = v.size();
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+[[noreturn]] void die(const std::string& msg) {
+    std::fprintf(stderr, "readbench: %s\n", msg.c_str());
+    std::exit(1);
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc > 1 && (std::string(argv[1]) == "-h" || std::string(argv[1]) == "--help")) {
+        std::puts("usage: readbench [N] [ROUNDS]   (see the comment at the top of tests/bench/readbench.cpp)");
+        return 0;
+    }
+    const unsigned n = argc > 1 ? static_cast<unsigned>(std::atoi(argv[1])) : 1000;
+    const unsigned rounds = argc > 2 ? static_cast<unsigned>(std::atoi(argv[2])) : 30;
+    if (n == 0 || n > 100000 || rounds == 0) die("N and ROUNDS must be positive (N at most 100000)");
+    if (::geteuid() != 0) die("run as root");
+    // Cleanup must run on ^C too.
+    for (int sig : {SIGINT, SIGTERM}) ::signal(sig, [](int) { std::exit(130); });
+
+    auto layout = bc::cgroup::Layout::detect_host();
+    if (!layout) die(layout.error().msg);
+    const std::string prefix = fmt::format("bc-readbench-{}", ::getpid());
+    const std::string pins = "/sys/fs/bpf/" + prefix;
+    bctest::TempDir run;
+    std::vector<bc::cgroup::CtGroup> cts;
+    for (unsigned i = 0; i < n; ++i) cts.emplace_back(*layout, "", prefix, 100000 + i);
+    // Cleanup on every exit path: die() and the signals exit() with main's objects alive.
+    static std::function<void()> cleanup;
+    cleanup = [&] {
+        (void)bc::bpf::Accounting::unload(pins);
+        for (const auto& cg : cts) (void)cg.remove();
+        // A parent cgroup stays busy for a moment after its last child is removed.
+        std::vector<std::string> prefixes{layout->v2_mount + "/" + prefix};
+        for (const auto& h : layout->v1) prefixes.push_back(h.mount + "/" + prefix);
+        for (const auto& p : prefixes)
+            for (int i = 0; i < 200 && ::rmdir(p.c_str()) < 0 && errno == EBUSY; ++i) ::usleep(10000);
+    };
+    std::atexit([] { cleanup(); });
+
+    for (auto& cg : cts)
+        if (auto r = cg.create(); !r) die(r.error().msg);
+    const auto& cg0 = cts.front();
+    bc::bpf::LoadOptions lo;
+    lo.attach_cgroup = cg0.v2_prefix();
+    lo.ct_level = cg0.level();
+    std::string mem = cg0.node_of("memory"), pids = cg0.node_of("pids");
+    lo.mem_v1 = mem != cg0.v2_path();
+    lo.pids_v1 = pids != cg0.v2_path();
+    lo.mem_cgroup = mem.substr(0, mem.rfind('/'));
+    auto acct = bc::bpf::Accounting::load(pins, run.path(), lo);
+    if (!acct) die(acct.error().msg);
+    for (unsigned i = 0; i < n; ++i) {
+        auto id = cts[i].id();
+        if (!id) die(id.error().msg);
+        if (auto r = acct->register_ct(*id, 100000 + i); !r) die(r.error().msg);
+    }
+    const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+
+    auto bpf_read = [&] {
+        if (auto r = acct->collect(); !r) die(r.error().msg);
+        auto all = acct->read_all();
+        auto traffic = acct->read_all_traffic();
+        if (!all || !traffic) die("batch lookup failed");
+        if (all->size() != n) die(fmt::format("read {} containers, not {}", all->size(), n));
+        for (const auto& [id, c] : *all)
+            if (!(c.flags & BC_CT_MEMORY)) die(fmt::format("container {}: memory not collected", id));
+    };
+    auto files_read = [&] {
+        size_t values = 0;
+        for (const auto& cg : cts) {
+            auto r = bc::acct::read_cgroup_counters(cg, page);
+            if (!r) die(r.error().msg);
+            values += r->size();
+        }
+        if (values < n) die("cgroupfs reading found no values");
+    };
+    auto time_us = [](const auto& f) {
+        auto t0 = Clock::now();
+        f();
+        return std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
+    };
+    for (int i = 0; i < 3; ++i) {  // warm-up: dentries, page cache, map pages
+        bpf_read();
+        files_read();
+    }
+    std::vector<double> b, f, ratio, parts[3];
+    for (unsigned r = 0; r < rounds; ++r) {
+        double tb, tf;
+        if (r % 2) {
+            tf = time_us(files_read);
+            tb = time_us(bpf_read);
+        } else {
+            tb = time_us(bpf_read);
+            tf = time_us(files_read);
+        }
+        b.push_back(tb);
+        f.push_back(tf);
+        ratio.push_back(tf / tb);
+        // The bpf read's parts, for the record.
+        parts[0].push_back(time_us([&] { (void)acct->collect(); }));
+        parts[1].push_back(time_us([&] { (void)acct->read_all(); }));
+        parts[2].push_back(time_us([&] { (void)acct->read_all_traffic(); }));
+    }
+    std::printf("readbench: %u containers, %u rounds, %s cgroups, load %s", n, rounds,
+                layout->mode == bc::cgroup::Mode::unified ? "cgroup2" : "hybrid",
+                bctest::slurp("/proc/loadavg").c_str());
+    std::printf("  bpf (collect + batch lookups)  median %9.1f us  [%.1f .. %.1f]\n", median(b),
+                *std::min_element(b.begin(), b.end()), *std::max_element(b.begin(), b.end()));
+    std::printf("    of which: collect %.1f us, counters batch %.1f us, traffic batch %.1f us (medians, timed apart)\n",
+                median(parts[0]), median(parts[1]), median(parts[2]));
+    std::printf("  cgroupfs files                 median %9.1f us  [%.1f .. %.1f]\n", median(f),
+                *std::min_element(f.begin(), f.end()), *std::max_element(f.begin(), f.end()));
+    std::printf("  cgroupfs / bpf, per round      median %9.1fx\n", median(ratio));
+    // Here, while the containers' objects live (exit() and the signals clean up through the
+    // same function before any of them is destroyed).
+    cleanup();
+    cleanup = [] {};
+    return 0;
+}

@@ -12,8 +12,9 @@
 #endif
 
 /* Version of the pinned map layout under /sys/fs/bpf/beancounter/. Bump on any change to the
- * structs below; readers refuse pins of another version instead of misreading them. */
-#define BC_ABI_VERSION 4
+ * structs or map sizes below; readers refuse pins of another version instead of misreading
+ * them. */
+#define BC_ABI_VERSION 5
 
 enum bc_unit {
 	BC_UNIT_NONE = 0,
@@ -80,6 +81,7 @@ struct bc_ct_counters {
 #define BC_CT_MEMORY 1u  /* physpages, swappages, oomguarpages were collected */
 #define BC_CT_KMEM 2u    /* kmemsize was collected (a v1 memory controller with its kmem counter) */
 #define BC_CT_PIDS 4u    /* numproc's limit and refusals were collected from the pids controller */
+#define BC_CT_TASKS 8u   /* privvmpages, lockedpages, numfile, numsiginfo were collected from the tasks */
 
 /* Value of the per-CPU map "bc_traffic", keyed by the container's cgroup2 id: what the
  * container's sockets sent and received, summed over CPUs by readers. Bytes are the IP

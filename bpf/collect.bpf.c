@@ -202,16 +202,203 @@ static __always_inline void collect_pids_of_tasks(struct cgroup *cg, struct bc_c
 	}
 }
 
-/* The container's record, when cg is a container's node; its controllers' counters
- * copied in. */
-static __always_inline struct bc_ct_counters *collect_node(struct cgroup *cg, __u32 *ctp)
+#ifdef BC_WITH_TASKS
+/* What the container's tasks hold, summed over every task in the container's subtree with
+ * the kernel's css_task iterator (Linux 6.7 and later; the loader uses this build of the
+ * object only where the kernel has it):
+ *   privvmpages  private writable mappings of each process (data_vm + stack_vm: VmData +
+ *                VmStk), mapped whether touched or not, as OpenVZ's privvmpages;
+ *   lockedpages  mlock()ed pages of each process (locked_vm: VmLck);
+ *   numfile      open file descriptors of each process (a file open in two processes, or
+ *                twice in one, counts twice: an upper bound of OpenVZ's count of files);
+ *   numsiginfo   queued signals, per thread and per process.
+ * Processes sharing their memory or file table without being threads of one another
+ * (vfork, CLONE_VM or CLONE_FILES alone) count once each. maxheld is the highest value seen
+ * by the collections (sampled). */
+extern void bpf_rcu_read_lock(void) __ksym;
+extern void bpf_rcu_read_unlock(void) __ksym;
+extern int bpf_iter_css_task_new(struct bpf_iter_css_task *it, struct cgroup_subsys_state *css, unsigned int flags) __ksym;
+extern struct task_struct *bpf_iter_css_task_next(struct bpf_iter_css_task *it) __ksym;
+extern void bpf_iter_css_task_destroy(struct bpf_iter_css_task *it) __ksym;
+
+#define BC_FD_CHUNK_WORDS 8     /* bitmap words read at once: 512 descriptors */
+#define BC_FD_CHUNKS 32         /* descriptors counted per process: at most 16384 */
+#define BC_SIGQUEUE_MAX 64      /* queued signals counted per list */
+
+struct task_sums {
+	__u64 privvm, locked, files, siginfo;
+};
+
+static __always_inline __u64 popcount(__u64 x)
+{
+	x = x - ((x >> 1) & 0x5555555555555555ULL);
+	x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+	return (x * 0x0101010101010101ULL) >> 56;
+}
+
+/* Loops run through bpf_loop(): the verifier checks a callback once instead of every
+ * unrolled iteration (which made loading take seconds). */
+struct fd_walk {
+	unsigned long *bits;
+	unsigned int max;
+	__u64 n;
+};
+
+static long count_fd_chunk(__u32 i, struct fd_walk *w)
+{
+	__u64 words[BC_FD_CHUNK_WORDS];
+
+	if (i * BC_FD_CHUNK_WORDS * 64 >= w->max)
+		return 1;
+	if (bpf_probe_read_kernel(words, sizeof(words), w->bits + i * BC_FD_CHUNK_WORDS))
+		return 1;
+	for (int k = 0; k < BC_FD_CHUNK_WORDS; k++)
+		if ((i * BC_FD_CHUNK_WORDS + k) * 64 < w->max) /* the bitmap ends there */
+			w->n += popcount(words[k]);
+	return 0;
+}
+
+static __always_inline __u64 open_fds(struct task_struct *t)
+{
+	struct files_struct *files = t->files;
+	struct fdtable *fdt;
+	struct fd_walk w = {};
+
+	if (!files)
+		return 0;
+	fdt = BPF_CORE_READ(files, fdt);
+	if (!fdt)
+		return 0;
+	w.max = BPF_CORE_READ(fdt, max_fds);
+	w.bits = BPF_CORE_READ(fdt, open_fds);
+	bpf_loop(BC_FD_CHUNKS, count_fd_chunk, &w, 0);
+	return w.n;
+}
+
+struct list_walk {
+	struct list_head *head, *pos;
+	__u64 n;
+};
+
+static long count_list_node(__u32 i, struct list_walk *w)
+{
+	struct list_head *pos = w->pos;
+
+	if (!pos || pos == w->head)
+		return 1;
+	w->n++;
+	w->pos = BPF_CORE_READ(pos, next);
+	return 0;
+}
+
+static __always_inline __u64 queued(struct list_head *head)
+{
+	struct list_walk w = {.head = head, .pos = BPF_CORE_READ(head, next)};
+
+	bpf_loop(BC_SIGQUEUE_MAX, count_list_node, &w, 0);
+	return w.n;
+}
+
+static __always_inline void add_task(struct task_struct *t, struct task_sums *s)
+{
+	s->siginfo += queued(&t->pending.list);
+	if (t->pid != t->tgid)
+		return; /* a thread: memory, files and the shared queue are its process's */
+	s->siginfo += queued(&t->signal->shared_pending.list);
+	if (t->mm) {
+		s->privvm += t->mm->data_vm + t->mm->stack_vm;
+		s->locked += t->mm->locked_vm;
+	}
+	s->files += open_fds(t);
+}
+
+/* The walk is post-order: a container's sub-cgroups come right before the container's own
+ * node. Their tasks are summed into this walk's running sums (one entry per iterator
+ * session, keyed by its seq_file), which the container's node takes and resets. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u64);
+	__type(value, struct task_sums);
+} bc_walk_sums SEC(".maps");
+
+static __always_inline struct task_sums *walk_sums(struct seq_file *seq, bool reset)
+{
+	__u64 key = (__u64)seq;
+	struct task_sums zero = {}, *s = reset ? 0 : bpf_map_lookup_elem(&bc_walk_sums, &key);
+
+	if (s)
+		return s;
+	bpf_map_update_elem(&bc_walk_sums, &key, &zero, BPF_ANY);
+	return bpf_map_lookup_elem(&bc_walk_sums, &key);
+}
+
+static __always_inline void end_walk(struct seq_file *seq)
+{
+	__u64 key = (__u64)seq;
+
+	bpf_map_delete_elem(&bc_walk_sums, &key);
+}
+
+/* Adds the tasks directly in this node (all threads of them). */
+static __always_inline void add_tasks(struct cgroup *cg, struct task_sums *s)
+{
+	struct bpf_iter_css_task it;
+	struct task_struct *t;
+
+	bpf_rcu_read_lock();
+	bpf_iter_css_task_new(&it, &cg->self, 0);
+	while ((t = bpf_iter_css_task_next(&it)))
+		add_task(t, s);
+	bpf_iter_css_task_destroy(&it);
+	bpf_rcu_read_unlock();
+}
+
+static __always_inline void take_tasks(struct cgroup *cg, struct task_sums *s, struct bc_ct_counters *c)
+{
+	add_tasks(cg, s);
+	set_held(&c->res[BC_RES_privvmpages], s->privvm, 0, 0);
+	set_held(&c->res[BC_RES_lockedpages], s->locked, 0, 0);
+	set_held(&c->res[BC_RES_numfile], s->files, 0, 0);
+	set_held(&c->res[BC_RES_numsiginfo], s->siginfo, 0, 0);
+	c->flags |= BC_CT_TASKS;
+	*s = (struct task_sums){};
+}
+#endif
+
+/* One step of the walk (post-order, so a container's sub-cgroups come before its node).
+ * Returns the container's record, with its controllers' counters copied in, when cg is a
+ * container's node. */
+static __always_inline struct bc_ct_counters *collect_node(struct bpf_iter_meta *meta, struct cgroup *cg, __u32 *ctp)
 {
 	struct cgroup_subsys_state *css;
 	struct bc_ct_counters *c;
 	__u32 ct;
+	int level;
+#ifdef BC_WITH_TASKS
+	struct task_sums *sums;
 
-	if (!cg || cg->level != ct_level)
+	if (!cg) {
+		end_walk(meta->seq);
 		return 0;
+	}
+	sums = walk_sums(meta->seq, meta->seq_num == 0);
+	if (!sums)
+		return 0;
+#else
+	if (!cg)
+		return 0;
+#endif
+	level = cg->level;
+	if (level < ct_level)
+		return 0;
+	if (level > ct_level) {
+#ifdef BC_WITH_TASKS
+		add_tasks(cg, sums); /* a sub-cgroup of the container that comes next */
+#endif
+		return 0;
+	}
 	ct = ctid_of(cg);
 	c = ct ? bpf_map_lookup_elem(&bc_counters, &ct) : 0;
 	if (!c)
@@ -226,6 +413,9 @@ static __always_inline struct bc_ct_counters *collect_node(struct cgroup *cg, __
 		collect_pids(css, c);
 	else
 		collect_pids_of_tasks(cg, c);
+#ifdef BC_WITH_TASKS
+	take_tasks(cg, sums, c);
+#endif
 	return c;
 }
 
@@ -234,7 +424,7 @@ int bc_collect(struct bpf_iter__cgroup *ctx)
 {
 	__u32 ct;
 
-	collect_node(ctx->cgroup, &ct);
+	collect_node(ctx->meta, ctx->cgroup, &ct);
 	return 0;
 }
 
@@ -267,6 +457,11 @@ static __always_inline bool is_counted(const struct bc_ct_counters *c, int id)
 		return c->flags & BC_CT_MEMORY;
 	case BC_RES_kmemsize:
 		return c->flags & BC_CT_KMEM;
+	case BC_RES_privvmpages:
+	case BC_RES_lockedpages:
+	case BC_RES_numfile:
+	case BC_RES_numsiginfo:
+		return c->flags & BC_CT_TASKS;
 	default:
 		return false;
 	}
@@ -283,16 +478,12 @@ int bc_ubc(struct bpf_iter__cgroup *ctx)
 	__u64 reader_cg;
 	__u32 *reader, ct = 0;
 
-	if (!cg)
-		return 0;
-	if (BPF_CORE_READ(cg, level) == ct_level - 1) {
-		/* the walk starts at the node that holds the containers */
+	if (cg && ctx->meta->seq_num == 0) {
 		BPF_SEQ_PRINTF(seq, "Version: 2.5\n");
 		BPF_SEQ_PRINTF(seq, "%10s  %-12s %20s %20s %20s %20s %20s\n", "uid", "resource", "held", "maxheld",
 			       "barrier", "limit", "failcnt");
-		return 0;
 	}
-	c = collect_node(cg, &ct);
+	c = collect_node(ctx->meta, cg, &ct);
 	if (!c)
 		return 0;
 	reader_cg = bpf_get_current_ancestor_cgroup_id(ct_level);

@@ -1,8 +1,9 @@
-# bpf_object(NAME SOURCE [HEADERS...])
+# bpf_object(NAME SOURCE [DEFINES...])
 # Compiles bpf/<SOURCE> with clang -target bpf against a vmlinux.h generated from the build
 # host's BTF (CO-RE relocations make the object load on other kernels), and generates its
-# libbpf skeleton <NAME>.skel.h with bpftool. Creates an INTERFACE target bpf_<NAME> whose
-# include directory holds the skeleton.
+# libbpf skeleton <NAME>.skel.h with bpftool. DEFINES (e.g. BC_WITH_TASKS) build a variant
+# of a source as an object of its own. Creates an INTERFACE target bpf_<NAME> whose include
+# directory holds the skeleton.
 find_program(BPF_CLANG NAMES clang clang-14 REQUIRED)
 find_program(BPFTOOL NAMES bpftool PATHS /usr/sbin /usr/local/sbin REQUIRED)
 set(BPF_VMLINUX_BTF "/sys/kernel/btf/vmlinux" CACHE FILEPATH "BTF of the kernel used to generate vmlinux.h")
@@ -38,10 +39,14 @@ function(bpf_object NAME SOURCE)
   set(obj ${BPF_GEN_DIR}/${NAME}.bpf.o)
   set(skel ${BPF_GEN_DIR}/${NAME}.skel.h)
   get_filename_component(src ${SOURCE} ABSOLUTE)
+  set(defines "")
+  foreach(d ${ARGN})
+    list(APPEND defines -D${d})
+  endforeach()
   file(GLOB bpf_headers ${CMAKE_SOURCE_DIR}/bpf/*.h)
   add_custom_command(
     OUTPUT ${obj}
-    COMMAND ${BPF_CLANG} -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_${BPF_TARGET_ARCH}
+    COMMAND ${BPF_CLANG} -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_${BPF_TARGET_ARCH} ${defines}
             -Wall -Werror -I${BPF_GEN_DIR} -I${CMAKE_SOURCE_DIR}/bpf -c ${src} -o ${obj}
     DEPENDS ${src} ${bpf_headers} bpf_vmlinux
     COMMENT "BPF ${NAME}.bpf.o"

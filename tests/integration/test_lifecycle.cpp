@@ -240,7 +240,13 @@ TEST_F(BeanctlTest, StrayProcessesAreKilledAtStop) {
     ASSERT_EQ(beanctl({"start", id}).code, 0);
     // A daemon that leaves the exec's session keeps running inside after exec returns.
     EXPECT_EQ(beanctl({"exec", id, "sh", "-c", "setsid sleep 1000 </dev/null >/dev/null 2>&1 &"}).code, 0);
-    auto ps = beanctl({"exec", id, "ps", "-o", "comm"});
+    // The backgrounded shell may not have exec'd sleep yet when exec returns.
+    RunResult ps;
+    for (int i = 0; i < 200; ++i) {
+        ps = beanctl({"exec", id, "ps", "-o", "comm"});
+        if (contains(ps.out, "sleep")) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
     EXPECT_TRUE(contains(ps.out, "sleep")) << ps.out;
     ASSERT_EQ(beanctl({"stop", id}).code, 0);
     expect_nothing_left();

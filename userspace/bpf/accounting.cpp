@@ -1,6 +1,7 @@
 #include "bpf/accounting.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -18,6 +19,7 @@
 #include "core/fs.h"
 #include "core/log.h"
 #include "collect.skel.h"
+#include "collect_tasks.skel.h"
 #include "net.skel.h"
 #include "proc.skel.h"
 #include "sock.skel.h"
@@ -31,9 +33,10 @@ constexpr const char* kBpffs = "/sys/fs/bpf";
 // the user through the errors returned.
 int libbpf_print(enum libbpf_print_level, const char* fmt_, va_list ap) {
     if (log::level() < log::Level::debug) return 0;
-    char buf[1024];
-    int n = std::vsnprintf(buf, sizeof buf, fmt_, ap);
-    std::string_view msg(buf, n > 0 ? std::min<size_t>(static_cast<size_t>(n), sizeof buf - 1) : 0);
+    // Verifier logs come as one message: keep them whole.
+    static thread_local std::vector<char> buf(1 << 20);
+    int n = std::vsnprintf(buf.data(), buf.size(), fmt_, ap);
+    std::string_view msg(buf.data(), n > 0 ? std::min<size_t>(static_cast<size_t>(n), buf.size() - 1) : 0);
     while (!msg.empty() && msg.back() == '\n') msg.remove_suffix(1);
     log::debug("{}", msg);
     return n;
@@ -63,15 +66,34 @@ void configure(proc_bpf* s, const LoadOptions& o, int& err) {
 }
 void configure(sock_bpf* s, const LoadOptions& o, int&) { s->rodata->ct_level = o.ct_level; }
 void configure(net_bpf* s, const LoadOptions& o, int&) { s->rodata->ct_level = o.ct_level; }
-void configure(collect_bpf* s, const LoadOptions& o, int&) {
+template <class Collect>
+void configure_collect(Collect* s, const LoadOptions& o) {
     s->rodata->ct_level = o.ct_level;
     s->rodata->mem_v1 = o.mem_v1;
     s->rodata->pids_v1 = o.pids_v1;
     s->rodata->page_size = static_cast<__u64>(::sysconf(_SC_PAGESIZE));
 }
+void configure(collect_bpf* s, const LoadOptions& o, int&) { configure_collect(s, o); }
+void configure(collect_tasks_bpf* s, const LoadOptions& o, int&) { configure_collect(s, o); }
+
+// The per-task collection needs the kernel's css and css_task iterators (Linux 6.7+).
+bool has_task_iterators() {
+    static const bool has = [] {
+        btf* vmlinux = btf__load_vmlinux_btf();
+        if (!vmlinux) return false;
+        bool found = btf__find_by_name_kind(vmlinux, "bpf_iter_css_task_new", BTF_KIND_FUNC) >= 0 &&
+                     btf__find_by_name_kind(vmlinux, "bpf_iter_css_new", BTF_KIND_FUNC) >= 0;
+        btf__free(vmlinux);
+        return found;
+    }();
+    return has;
+}
+bool always() { return true; }
+bool without_task_iterators() { return !has_task_iterators(); }
 
 struct Domain {
     const char* name;
+    bool (*wanted)();  // this kernel loads this object (one of the variants of a domain)
     const void* (*elf)(size_t*);
     void* (*open)(const bpf_object_open_opts*);
     int (*configure)(void*, const LoadOptions&);
@@ -79,9 +101,9 @@ struct Domain {
     bpf_object* (*object)(void*);
     void (*destroy)(void*);
 };
-#define BC_DOMAIN(n)                                                                                 \
+#define BC_DOMAIN(n, name, wanted)                                                                   \
     Domain {                                                                                         \
-        #n, [](size_t* sz) -> const void* { return n##_bpf__elf_bytes(sz); },                        \
+        name, wanted, [](size_t* sz) -> const void* { return n##_bpf__elf_bytes(sz); },                        \
             [](const bpf_object_open_opts* o) -> void* { return n##_bpf__open_opts(o); },            \
             [](void* s, const LoadOptions& o) {                                                      \
                 int err = 0;                                                                         \
@@ -92,7 +114,13 @@ struct Domain {
             [](void* s) { return static_cast<n##_bpf*>(s)->obj; },                                   \
             [](void* s) { n##_bpf__destroy(static_cast<n##_bpf*>(s)); }                              \
     }
-const Domain kDomains[] = {BC_DOMAIN(proc), BC_DOMAIN(sock), BC_DOMAIN(net), BC_DOMAIN(collect)};
+const Domain kDomains[] = {
+    BC_DOMAIN(proc, "proc", always),
+    BC_DOMAIN(sock, "sock", always),
+    BC_DOMAIN(net, "net", always),
+    BC_DOMAIN(collect, "collect", without_task_iterators),
+    BC_DOMAIN(collect_tasks, "collect", has_task_iterators),
+};
 #undef BC_DOMAIN
 
 // Every attached program, by the name of its link's pin.
@@ -231,7 +259,8 @@ Result<> attach(const LinkSpec& l, bpf_program* prog, const std::string& pin_dir
     } else if (l.kind != Attach::tracing) {
         union bpf_iter_link_info li{};
         li.cgroup.cgroup_fd = static_cast<__u32>(t.fd_for(l.kind).get());
-        li.cgroup.order = BPF_CGROUP_ITER_DESCENDANTS_PRE;
+        // Post-order: a container's sub-cgroups come before its own node (bpf/collect.bpf.c).
+        li.cgroup.order = BPF_CGROUP_ITER_DESCENDANTS_POST;
         LIBBPF_OPTS(bpf_iter_attach_opts, io, .link_info = &li, .link_info_len = sizeof li);
         link = bpf_program__attach_iter(prog, &io);
     } else {
@@ -276,7 +305,8 @@ Result<std::optional<Accounting>> Accounting::open(const std::string& pin_dir) {
     a.cgroups_ = BC_TRY(obj_get(pin_dir + "/bc_cgroups"));
     a.counters_ = BC_TRY(obj_get(pin_dir + "/bc_counters"));
     a.traffic_ = BC_TRY(obj_get(pin_dir + "/bc_traffic"));
-    a.collector_ = BC_TRY(obj_get(pin_dir + "/link_collect"));
+    // Missing only while a loader is between its pins.
+    if (fs::exists(pin_dir + "/link_collect")) a.collector_ = BC_TRY(obj_get(pin_dir + "/link_collect"));
     return a;
 }
 
@@ -310,6 +340,7 @@ Result<Accounting> Accounting::load(const std::string& pin_dir, const std::strin
     LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir.c_str());
     Objects objs;
     for (const auto& d : kDomains) {
+        if (!d.wanted()) continue;
         void* skel = d.open(&opts);
         if (!skel) return fail_sys(errno, fmt::format("opening the BPF programs ({})", d.name));
         objs.skels.emplace_back(&d, skel);
@@ -333,8 +364,7 @@ Result<Accounting> Accounting::load(const std::string& pin_dir, const std::strin
     a.counters_ = dup_map(objs.find("proc"), "bc_counters");
     a.traffic_ = dup_map(objs.find("net"), "bc_traffic");
     if (!a.cgroups_ || !a.counters_ || !a.traffic_) return fail_sys("dup of map fds");
-    // Missing only while a loader is between its pins.
-    if (fs::exists(pin_dir + "/link_collect")) a.collector_ = BC_TRY(obj_get(pin_dir + "/link_collect"));
+    a.collector_ = BC_TRY(obj_get(pin_dir + "/link_collect"));
     return a;
 }
 

@@ -15,8 +15,11 @@
  * Each charged socket is marked (socket storage: container, the container's generation, TCP
  * or not). A socket is uncharged once, by whoever takes its mark first:
  *  - cgroup/sock_release, when its last file reference goes (close, exit, kill -9);
- *  - the socket reaching TCP_CLOSE with no file attached: a connection that was never
- *    accepted (reset, or its listener closed), which never sees sock_release.
+ *  - the socket reaching TCP_CLOSE with no file attached, or being destroyed
+ *    (tp_btf/tcp_destroy_sock): a connection that was never accepted (reset, or its
+ *    listener closed), which never sees sock_release. Two separate programs, so that one
+ *    skipped by the kernel's recursion guard (a tracing program does not run again on a
+ *    CPU where it is already running) leaves the other.
  * Marks are taken with compare-and-swap, and an uncharge with another generation than the
  * container's current one is dropped: nothing can be uncharged twice or into a later run of
  * the container, so the counters cannot drift or go negative. Unmarked sockets (created
@@ -39,6 +42,34 @@ char LICENSE[] SEC("license") = "GPL";
 /* cgroup2 level of the containers' own cgroups; set by the loader. */
 const volatile __u32 ct_level = 1;
 
+/* What the programs did, per CPU, for `beanctl check -v`-style diagnosis: every charge has
+ * its uncharge unless the socket is alive (BC_SOCK_STAT_* indexes). */
+enum {
+	BC_SOCK_STAT_CREATED,    /* charged at socket() */
+	BC_SOCK_STAT_CHILDREN,   /* charged as an incoming connection */
+	BC_SOCK_STAT_RELEASED,   /* uncharged at the last close */
+	BC_SOCK_STAT_CLOSED,     /* uncharged at TCP_CLOSE or destruction without a file */
+	BC_SOCK_STAT_NO_STORAGE, /* not counted: no socket storage could be made */
+	BC_SOCK_STAT_REFUSED,    /* refused at the barrier */
+	BC_SOCK_STAT_STALE,      /* mark of an earlier run of the container: not uncharged */
+	BC_SOCK_STATS,
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BC_SOCK_STATS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bc_sock_stats SEC(".maps");
+
+static __always_inline void stat(__u32 i)
+{
+	__u64 *v = bpf_map_lookup_elem(&bc_sock_stats, &i);
+
+	if (v)
+		(*v)++;
+}
+
 /* The mark of a charged socket (see bc_owner(); the flag bit says TCP). */
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
@@ -54,7 +85,7 @@ static __always_inline int sock_resource(bool tcp)
 }
 
 /* Uncharges the socket whose mark this is, if the mark is still there. */
-static __always_inline void take_mark(__u64 *mark)
+static __always_inline void take_mark(__u64 *mark, __u32 why)
 {
 	__u64 owner = *mark;
 	__u32 ct;
@@ -64,8 +95,12 @@ static __always_inline void take_mark(__u64 *mark)
 		return;
 	ct = bc_owner_ct(owner);
 	c = bpf_map_lookup_elem(&bc_counters, &ct);
-	if (c && c->generation == bc_owner_generation(owner))
+	if (c && c->generation == bc_owner_generation(owner)) {
 		bc_charge(&c->res[sock_resource(bc_owner_flag(owner))], -1);
+		stat(why);
+	} else {
+		stat(BC_SOCK_STAT_STALE);
+	}
 }
 
 SEC("cgroup/sock_create")
@@ -86,9 +121,12 @@ int bc_sock_create(struct bpf_sock *sk)
 	tcp = sk->type == SOCK_STREAM && sk->protocol == IPPROTO_TCP;
 	r = &c->res[sock_resource(tcp)];
 	mark = bpf_sk_storage_get(&bc_sock_mark, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!mark)
+	if (!mark) {
+		stat(BC_SOCK_STAT_NO_STORAGE);
 		return 1; /* cannot record it: do not count it either */
+	}
 	if (!bc_try_charge_one(r)) {
+		stat(BC_SOCK_STAT_REFUSED);
 		bpf_set_retval(-BC_ENOMEM);
 		return 0;
 	}
@@ -96,6 +134,8 @@ int bc_sock_create(struct bpf_sock *sk)
 	/* A mark already there: the other build (during a program swap) counted it. */
 	if (__sync_val_compare_and_swap(mark, 0, owner) != 0)
 		bc_charge(r, -1);
+	else
+		stat(BC_SOCK_STAT_CREATED);
 	return 1;
 }
 
@@ -105,7 +145,7 @@ int bc_sock_release(struct bpf_sock *sk)
 	__u64 *mark = bpf_sk_storage_get(&bc_sock_mark, sk, 0, 0);
 
 	if (mark)
-		take_mark(mark);
+		take_mark(mark, BC_SOCK_STAT_RELEASED);
 	return 1;
 }
 
@@ -128,14 +168,29 @@ int BPF_PROG(bc_sock_state, struct sock *sk, int oldstate, int newstate)
 		if (!mark)
 			return 0;
 		owner = bc_owner(ct, c->generation, 1);
-		if (__sync_val_compare_and_swap(mark, 0, owner) == 0)
+		if (__sync_val_compare_and_swap(mark, 0, owner) == 0) {
 			bc_charge(&c->res[BC_RES_numtcpsock], 1);
+			stat(BC_SOCK_STAT_CHILDREN);
+		}
 		return 0;
 	}
 	if (newstate == TCP_CLOSE && !BPF_CORE_READ(sk, sk_socket)) {
 		mark = bpf_sk_storage_get(&bc_sock_mark, sk, 0, 0);
 		if (mark)
-			take_mark(mark);
+			take_mark(mark, BC_SOCK_STAT_CLOSED);
 	}
+	return 0;
+}
+
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(bc_sock_destroy, struct sock *sk)
+{
+	__u64 *mark;
+
+	if (BPF_CORE_READ(sk, sk_socket))
+		return 0; /* still has its file: sock_release uncharges it */
+	mark = bpf_sk_storage_get(&bc_sock_mark, sk, 0, 0);
+	if (mark)
+		take_mark(mark, BC_SOCK_STAT_CLOSED);
 	return 0;
 }

@@ -1,6 +1,7 @@
 // numtcpsock, numothersock and traffic counted by the BPF programs, with real sockets in a
 // container, and the user_beancounters text against its JSON.
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <nlohmann/json.hpp>
 #include <sched.h>
 #include <signal.h>
@@ -48,6 +49,27 @@ protected:
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
         return s;
+    }
+    // What the socket programs did (bc_sock_stats, summed over CPUs) and which sockets the
+    // container's network namespace has: printed when a count does not come back.
+    std::string diagnosis(const std::string& id) {
+        std::string out = "socket programs:";
+        int fd = ::bpf_obj_get((bpf_dir() + "/bc_sock_stats").c_str());
+        int ncpu = libbpf_num_possible_cpus();
+        const char* names[] = {"created", "children", "released", "closed", "no_storage", "refused", "stale"};
+        for (__u32 k = 0; fd >= 0 && ncpu > 0 && k < std::size(names); ++k) {
+            std::vector<__u64> v(static_cast<size_t>(ncpu));
+            if (::bpf_map_lookup_elem(fd, &k, v.data()) == 0) {
+                __u64 sum = 0;
+                for (auto x : v) sum += x;
+                out += fmt::format(" {}={}", names[k], sum);
+            }
+        }
+        if (fd >= 0) ::close(fd);
+        std::string init = slurp(run_dir() + "/ct/" + id + "/init");
+        out += "\nsockets in the container:\n" +
+               run({"/bin/sh", "-c", "nsenter -t " + init.substr(0, init.find(' ')) + " -n ss -tuanp 2>&1"}).out;
+        return out;
     }
     // Starts a container with the sockets helper in its root.
     void start_with_helper(unsigned n, const std::string& extra_config = "") {
@@ -109,8 +131,8 @@ TEST_F(SocketsTest, NoDriftAfterAMillionCycles) {
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(r.out, "done\n");
     Socks s = wait_socks(id, [](const Socks& x) { return x.tcp == 0 && x.other == 0; });
-    EXPECT_EQ(s.tcp, 0u);
-    EXPECT_EQ(s.other, 0u);
+    EXPECT_EQ(s.tcp, 0u) << diagnosis(id);
+    EXPECT_EQ(s.other, 0u) << diagnosis(id);
     EXPECT_GE(s.tcp_max, 3u) << "listener, client and accepted socket at once";
     EXPECT_LE(s.tcp_max, 4u);
 }

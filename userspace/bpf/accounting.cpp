@@ -137,6 +137,7 @@ constexpr LinkSpec kLinks[] = {
     {"link_sock_create", "sock", "bc_sock_create", Attach::cgroup},
     {"link_sock_release", "sock", "bc_sock_release", Attach::cgroup},
     {"link_sock_state", "sock", "bc_sock_state", Attach::tracing},
+    {"link_sock_destroy", "sock", "bc_sock_destroy", Attach::tracing},
     {"link_skb_ingress", "net", "bc_skb_ingress", Attach::cgroup},
     {"link_skb_egress", "net", "bc_skb_egress", Attach::cgroup},
     {"link_collect", "collect", "bc_collect", Attach::collect},

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "acct/resources.h"
+#include "core/log.h"
 
 namespace bc::acct {
 
@@ -68,6 +69,10 @@ Result<std::vector<CtBeancounters>> read_all(const Settings& s, const cgroup::La
         }
         auto ci = counted.find(c.id);
         auto ti = traffic.find(c.id);
+        if (ci == counted.end())
+            log::warn("container {} is running but has no counters in {} (were its programs unloaded?); "
+                      "nothing is shown as held",
+                      c.id, s.bpf_dir);
         out.push_back(from_record(c.id, ci == counted.end() ? nullptr : &ci->second,
                                   ti == traffic.end() ? std::nullopt : std::optional<bpf::Traffic>(ti->second)));
     }

@@ -1,6 +1,7 @@
 #include "check.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/magic.h>
 #include <sys/statfs.h>
@@ -248,9 +249,10 @@ const ProgProbe kProgs[] = {
     // Without it the socket counters would only ever grow.
     {"cgroup/sock_release", BC_PROG(sock_release), true, Depth::load, "numtcpsock, numothersock (uncount)"},
     {"cgroup/dev", BC_PROG(cgroup_dev), true, Depth::load, "device access control"},
-    {"sockops", BC_PROG(sock_ops), false, Depth::load, "accepted TCP connections"},
-    {"iter/cgroup", BC_PROG(iter_cgroup), true, Depth::load, "memory beancounters (memcg counters)"},
-    {"iter/task", BC_PROG(iter_task), true, Depth::load, "privvmpages, lockedpages, numfile"},
+    {"sockops", BC_PROG(sock_ops), false, Depth::load, "nothing yet (accepted connections are counted by tp_btf)"},
+    {"iter/cgroup", BC_PROG(iter_cgroup), true, Depth::load,
+     "memory and pids counters of all containers in one read; the user_beancounters file"},
+    {"iter/task", BC_PROG(iter_task), false, Depth::load, "nothing yet (per-task beancounters before Linux 6.7)"},
     {"fentry/wake_up_new_task", BC_PROG(fentry_fork), false, Depth::attach, "optional fentry/fexit programs"},
     {"lsm/task_alloc", BC_PROG(lsm_task_alloc), false, Depth::load, "optional BPF LSM enforcement"},
     {"kprobe/wake_up_new_task", BC_PROG(kprobe_fork), false, Depth::attach, "optional kprobe programs"},
@@ -329,6 +331,16 @@ void check_bpf(Features& out, bool verbose) {
             why = r == 1 ? "" : r == 0 ? "not supported by this kernel" : fmt::format("probe: {}", std::strerror(-r));
         }
         out.push_back({"BPF maps", m.name, why.empty() ? Status::ok : need(m.required), m.needed_by, why});
+    }
+
+    // Kernel functions the optional builds of the programs call (found in the kernel's BTF).
+    if (btf) {
+        struct btf* vmlinux = btf__load_vmlinux_btf();
+        const bool css_task = vmlinux && btf__find_by_name_kind(vmlinux, "bpf_iter_css_task_new", BTF_KIND_FUNC) >= 0;
+        btf__free(vmlinux);
+        out.push_back({"BPF kfuncs", "bpf_iter_css_task_new", css_task ? Status::ok : need(false),
+                       "privvmpages, lockedpages, numfile, numsiginfo",
+                       css_task ? "" : "absent (Linux 6.7+): these are not counted"});
     }
 }
 

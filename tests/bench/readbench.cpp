@@ -78,14 +78,7 @@ int main(int argc, char** argv) {
     for (auto& cg : cts)
         if (auto r = cg.create(); !r) die(r.error().msg);
     const auto& cg0 = cts.front();
-    bc::bpf::LoadOptions lo;
-    lo.attach_cgroup = cg0.v2_prefix();
-    lo.ct_level = cg0.level();
-    std::string mem = cg0.node_of("memory"), pids = cg0.node_of("pids");
-    lo.mem_v1 = mem != cg0.v2_path();
-    lo.pids_v1 = pids != cg0.v2_path();
-    lo.mem_cgroup = mem.substr(0, mem.rfind('/'));
-    auto acct = bc::bpf::Accounting::load(pins, run.path(), lo);
+    auto acct = bc::bpf::Accounting::load(pins, run.path(), bc::bpf::load_options(cg0));
     if (!acct) die(acct.error().msg);
     for (unsigned i = 0; i < n; ++i) {
         auto id = cts[i].id();

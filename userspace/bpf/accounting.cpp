@@ -294,6 +294,18 @@ Fd dup_map(bpf_object* obj, const char* name) {
 }
 }  // namespace
 
+LoadOptions load_options(const cgroup::CtGroup& cg, unsigned max_tasks) {
+    LoadOptions o;
+    o.attach_cgroup = cg.v2_prefix();
+    o.ct_level = cg.level();
+    o.max_tasks = max_tasks;
+    const std::string mem = cg.node_of("memory"), pids = cg.node_of("pids");
+    o.mem_v1 = mem != cg.v2_path();
+    o.pids_v1 = pids != cg.v2_path();
+    o.mem_cgroup = mem.substr(0, mem.rfind('/'));
+    return o;
+}
+
 Result<std::optional<Accounting>> Accounting::open(const std::string& pin_dir) {
     auto meta = BC_TRY(read_meta(pin_dir));
     // Version 0: a loader stopped before it finished; the next load completes it.

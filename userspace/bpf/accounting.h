@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "beancounter_abi.h"
+#include "cgroup/ctgroup.h"
 #include "config/ctid.h"
 #include "core/error.h"
 #include "core/fd.h"
@@ -41,6 +42,10 @@ struct LoadOptions {
     // created; pinned maps of another size are reported as incompatible.
     unsigned max_tasks = BC_MAX_TASKS;
 };
+
+// The options for containers whose cgroups are laid out as this one's (its prefix nodes,
+// level, and where the memory and pids controllers are).
+LoadOptions load_options(const cgroup::CtGroup& cg, unsigned max_tasks = BC_MAX_TASKS);
 
 // Traffic of one container, summed over CPUs (see struct bc_traffic).
 struct Traffic {

@@ -138,15 +138,7 @@ Result<> Manager::start_locked(Ctid id) {
     if (auto r = fs::mkdir_p(s_.ct_run_dir(id), 0700); !r) return undo(r.error());
     // Counting starts before init exists: its own creation is the first charge.
     {
-        bpf::LoadOptions lo;
-        lo.attach_cgroup = cg.v2_prefix();
-        lo.ct_level = cg.level();
-        lo.max_tasks = s_.bpf_max_tasks;
-        const std::string mem_node = cg.node_of("memory"), pids_node = cg.node_of("pids");
-        lo.mem_v1 = mem_node != cg.v2_path();
-        lo.pids_v1 = pids_node != cg.v2_path();
-        lo.mem_cgroup = mem_node.substr(0, mem_node.rfind('/'));
-        auto acct = bpf::Accounting::load(s_.bpf_dir, s_.run_dir, lo);
+        auto acct = bpf::Accounting::load(s_.bpf_dir, s_.run_dir, bpf::load_options(cg, s_.bpf_max_tasks));
         if (!acct) return undo(acct.error().wrap("loading the accounting programs (see beanctl check)"));
         auto cgid = cg.id();
         if (!cgid) return undo(cgid.error());

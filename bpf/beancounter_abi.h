@@ -14,7 +14,7 @@
 /* Version of the pinned map layout under /sys/fs/bpf/beancounter/. Bump on any change to the
  * structs or map sizes below; readers refuse pins of another version instead of misreading
  * them. */
-#define BC_ABI_VERSION 5
+#define BC_ABI_VERSION 6
 
 enum bc_unit {
 	BC_UNIT_NONE = 0,

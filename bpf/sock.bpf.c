@@ -52,6 +52,8 @@ enum {
 	BC_SOCK_STAT_NO_STORAGE, /* not counted: no socket storage could be made */
 	BC_SOCK_STAT_REFUSED,    /* refused at the barrier */
 	BC_SOCK_STAT_STALE,      /* mark of an earlier run of the container: not uncharged */
+	BC_SOCK_STAT_UNMARKED,   /* released without storage (created before counting began) */
+	BC_SOCK_STAT_TAKEN,      /* released with its mark already taken (or never set) */
 	BC_SOCK_STATS,
 };
 struct {
@@ -91,8 +93,11 @@ static __always_inline void take_mark(__u64 *mark, __u32 why)
 	__u32 ct;
 	struct bc_ct_counters *c;
 
-	if (!owner || __sync_val_compare_and_swap(mark, owner, 0) != owner)
+	if (!owner || __sync_val_compare_and_swap(mark, owner, 0) != owner) {
+		if (why == BC_SOCK_STAT_RELEASED)
+			stat(BC_SOCK_STAT_TAKEN);
 		return;
+	}
 	ct = bc_owner_ct(owner);
 	c = bpf_map_lookup_elem(&bc_counters, &ct);
 	if (c && c->generation == bc_owner_generation(owner)) {
@@ -146,6 +151,8 @@ int bc_sock_release(struct bpf_sock *sk)
 
 	if (mark)
 		take_mark(mark, BC_SOCK_STAT_RELEASED);
+	else
+		stat(BC_SOCK_STAT_UNMARKED);
 	return 1;
 }
 

@@ -56,7 +56,8 @@ protected:
         std::string out = "socket programs:";
         int fd = ::bpf_obj_get((bpf_dir() + "/bc_sock_stats").c_str());
         int ncpu = libbpf_num_possible_cpus();
-        const char* names[] = {"created", "children", "released", "closed", "no_storage", "refused", "stale"};
+        const char* names[] = {"created", "children", "released", "closed", "no_storage",
+                               "refused", "stale",   "unmarked", "taken"};
         for (__u32 k = 0; fd >= 0 && ncpu > 0 && k < std::size(names); ++k) {
             std::vector<__u64> v(static_cast<size_t>(ncpu));
             if (::bpf_map_lookup_elem(fd, &k, v.data()) == 0) {

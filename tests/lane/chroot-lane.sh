@@ -16,7 +16,8 @@ while (($#)); do
   esac
 done
 CMD=("$@")
-((${#CMD[@]})) || CMD=("$BUILD/tests/bc_integration_tests" --gtest_brief=1)
+# (the million socket cycles run in the main pass; 100,000 are enough to exercise them here)
+((${#CMD[@]})) || CMD=(/usr/bin/env BC_TEST_SOCKET_CYCLES=100000 "$BUILD/tests/bc_integration_tests" --gtest_brief=1)
 [[ $(id -u) -eq 0 ]] || { echo "chroot-lane: run as root" >&2; exit 2; }
 
 C=$(mktemp -d /tmp/beancounter-chroot.XXXXXX)

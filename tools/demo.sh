@@ -38,8 +38,10 @@ step "a workload inside: 4 background sleepers and 32 MiB written to /tmp (a tmp
   echo "inside: hostname $(hostname)"
   ps -o pid,comm'
 
-step "beanctl status $CT -b (its beancounters so far)"
+step "beanctl status $CT -b (its beancounters, as OpenVZ's /proc/user_beancounters)"
 "$B" status $CT -b
+step "the same table from inside the container: cat /dev/user_beancounters (its own rows only)"
+"$B" exec $CT cat /dev/user_beancounters | head -8
 step "beanctl list"
 "$B" list
 echo

@@ -2,6 +2,7 @@
 // per test process, so that every test can prove it left nothing on the host.
 #pragma once
 
+#include <bpf/bpf.h>
 #include <gtest/gtest.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -90,6 +91,28 @@ protected:
         std::vector<std::string> out{l.v2_mount + "/" + prefix_};
         for (const auto& h : l.v1) out.push_back(h.mount + "/" + prefix_);
         return out;
+    }
+    // The pinned link's info (id 0 if it is not pinned).
+    static bpf_link_info pinned_link(const std::string& name) {
+        bpf_link_info info{};
+        int fd = ::bpf_obj_get((bpf_dir() + "/" + name).c_str());
+        if (fd < 0) return info;
+        __u32 len = sizeof info;
+        if (::bpf_obj_get_info_by_fd(fd, &info, &len) < 0) info = {};
+        ::close(fd);
+        return info;
+    }
+    // Makes the pinned programs look like another build: the next start loads this build's
+    // programs against the pinned maps and swaps them in.
+    static void pretend_another_build() {
+        int meta = ::bpf_obj_get((bpf_dir() + "/bc_meta").c_str());
+        ASSERT_GE(meta, 0);
+        bc_meta m{};
+        __u32 key = 0;
+        EXPECT_EQ(::bpf_map_lookup_elem(meta, &key, &m), 0);
+        m.build_id ^= 1;
+        EXPECT_EQ(::bpf_map_update_elem(meta, &key, &m, BPF_ANY), 0);
+        ::close(meta);
     }
     static void reap_orphans() {
         while (::waitpid(-1, nullptr, WNOHANG) > 0) {

@@ -119,31 +119,19 @@ TEST_F(NumprocTest, CountersSurviveANewBuildOfThePrograms) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     ASSERT_EQ(before.held, 10u);
 
-    auto pinned_link_id = [&](const char* name) -> __u32 {
-        int fd = ::bpf_obj_get((bpf_dir() + "/" + name).c_str());
-        if (fd < 0) return 0;
-        bpf_link_info info{};
-        __u32 len = sizeof info;
-        int err = ::bpf_obj_get_info_by_fd(fd, &info, &len);
-        ::close(fd);
-        return err ? 0 : info.id;
-    };
+    auto pinned_link_id = [&](const char* name) { return pinned_link(name).id; };
     const __u32 old_fork = pinned_link_id("link_proc_fork"), old_exit = pinned_link_id("link_proc_exit");
     ASSERT_NE(old_fork, 0u);
     ASSERT_NE(old_exit, 0u);
 
-    // Make the pinned programs look like another build: the next start loads this build's
-    // programs against the pinned maps and swaps them in behind the pinned links.
+    pretend_another_build();
+    std::string other = ct(1404);
+    ASSERT_EQ(beanctl({"create", other}).code, 0);
+    ASSERT_EQ(beanctl({"start", other}).code, 0);
     int meta = ::bpf_obj_get((bpf_dir() + "/bc_meta").c_str());
     ASSERT_GE(meta, 0);
     bc_meta m{};
     __u32 key = 0;
-    ASSERT_EQ(::bpf_map_lookup_elem(meta, &key, &m), 0);
-    m.build_id ^= 1;
-    ASSERT_EQ(::bpf_map_update_elem(meta, &key, &m, BPF_ANY), 0);
-    std::string other = ct(1404);
-    ASSERT_EQ(beanctl({"create", other}).code, 0);
-    ASSERT_EQ(beanctl({"start", other}).code, 0);
     ASSERT_EQ(::bpf_map_lookup_elem(meta, &key, &m), 0);
     ::close(meta);
     EXPECT_EQ(m.abi_version, static_cast<__u32>(BC_ABI_VERSION));

@@ -355,26 +355,11 @@ TEST_F(SocketsTest, CountsSurviveANewBuildOfThePrograms) {
     const std::string id = "1508";
     ASSERT_EQ(background(id, "hold 1 0 2 600"), "ready 3 2\n");
     ASSERT_EQ(wait_socks(id, [](const Socks& x) { return x.tcp == 3 && x.other == 2; }), (Socks{3, 3, 0, 2, 2}));
-    auto link_info = [&](const char* name) {
-        bpf_link_info info{};
-        int fd = ::bpf_obj_get((bpf_dir() + "/" + name).c_str());
-        if (fd < 0) return info;
-        __u32 len = sizeof info;
-        (void)::bpf_obj_get_info_by_fd(fd, &info, &len);
-        ::close(fd);
-        return info;
-    };
+    auto link_info = [&](const char* name) { return pinned_link(name); };
     const auto create_before = link_info("link_sock_create"), egress_before = link_info("link_skb_egress");
     ASSERT_NE(create_before.id, 0u);
 
-    int meta = ::bpf_obj_get((bpf_dir() + "/bc_meta").c_str());
-    ASSERT_GE(meta, 0);
-    bc_meta m{};
-    __u32 key = 0;
-    ASSERT_EQ(::bpf_map_lookup_elem(meta, &key, &m), 0);
-    m.build_id ^= 1;
-    ASSERT_EQ(::bpf_map_update_elem(meta, &key, &m, BPF_ANY), 0);
-    ::close(meta);
+    pretend_another_build();
     start_with_helper(1509);  // loads this build against the pinned maps
 
     const auto create_after = link_info("link_sock_create"), egress_after = link_info("link_skb_egress");

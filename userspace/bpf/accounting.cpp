@@ -446,23 +446,32 @@ Result<std::optional<bc_ct_counters>> Accounting::read(Ctid id) const {
     return c;
 }
 
-Result<std::vector<std::pair<Ctid, bc_ct_counters>>> Accounting::read_all() const {
-    std::vector<__u32> keys(1024);
-    std::vector<bc_ct_counters> values(keys.size());
-    std::vector<std::pair<Ctid, bc_ct_counters>> out;
-    __u32 batch = 0;
-    bool first = true;
-    for (;;) {
-        __u32 count = static_cast<__u32>(keys.size());
+namespace {
+// Every entry of a hash map in batches of batch_size keys (values_per_key values each: the
+// CPUs of a per-CPU map): on_batch(keys, values, count) for each batch.
+template <class Key, class Value, class F>
+Result<> for_each_batch(int map_fd, size_t batch_size, size_t values_per_key, const char* what, F on_batch) {
+    std::vector<Key> keys(batch_size);
+    std::vector<Value> values(batch_size * values_per_key);
+    Key batch{};  // the kernel's cursor; as large as a key is enough for every map type
+    for (bool first = true;; first = false) {
+        __u32 count = static_cast<__u32>(batch_size);
         LIBBPF_OPTS(bpf_map_batch_opts, bo);
-        int err = ::bpf_map_lookup_batch(counters_.get(), first ? nullptr : &batch, &batch, keys.data(), values.data(),
-                                         &count, &bo);
-        first = false;
+        int err = ::bpf_map_lookup_batch(map_fd, first ? nullptr : &batch, &batch, keys.data(), values.data(), &count, &bo);
         int e = err ? errno : 0;
-        for (__u32 i = 0; i < count; ++i) out.emplace_back(keys[i], values[i]);
-        if (err && e == ENOENT) break;  // the last batch
-        if (err) return fail_sys(e, "reading all counters");
+        on_batch(keys.data(), values.data(), count);
+        if (err && e == ENOENT) return {};  // the last batch
+        if (err) return fail_sys(e, what);
     }
+}
+}  // namespace
+
+Result<std::vector<std::pair<Ctid, bc_ct_counters>>> Accounting::read_all() const {
+    std::vector<std::pair<Ctid, bc_ct_counters>> out;
+    BC_TRYV((for_each_batch<__u32, bc_ct_counters>(counters_.get(), 1024, 1, "reading all counters",
+                                                    [&](const __u32* k, const bc_ct_counters* v, __u32 n) {
+                                                        for (__u32 i = 0; i < n; ++i) out.emplace_back(k[i], v[i]);
+                                                    })));
     return out;
 }
 
@@ -508,25 +517,15 @@ Result<std::optional<Traffic>> Accounting::read_traffic(std::uint64_t cgroup_id)
 Result<std::vector<std::pair<Ctid, Traffic>>> Accounting::read_all_traffic() const {
     int ncpu = libbpf_num_possible_cpus();
     if (ncpu <= 0) return fail(Error::sys(-ncpu, "counting the possible CPUs"));
-    std::vector<__u64> keys(256);
-    std::vector<bc_traffic> values(keys.size() * static_cast<size_t>(ncpu));
+    const auto per_key = static_cast<size_t>(ncpu);
     std::vector<std::pair<Ctid, Traffic>> out;
-    __u64 batch = 0;
-    bool first = true;
-    for (;;) {
-        __u32 count = static_cast<__u32>(keys.size());
-        LIBBPF_OPTS(bpf_map_batch_opts, bo);
-        int err = ::bpf_map_lookup_batch(traffic_.get(), first ? nullptr : &batch, &batch, keys.data(), values.data(),
-                                         &count, &bo);
-        first = false;
-        int e = err ? errno : 0;
-        for (__u32 i = 0; i < count; ++i) {
-            const bc_traffic* pc = &values[static_cast<size_t>(i) * static_cast<size_t>(ncpu)];
-            out.emplace_back(pc[0].ctid, sum(pc, ncpu));
-        }
-        if (err && e == ENOENT) break;  // the last batch
-        if (err) return fail_sys(e, "reading all traffic counters");
-    }
+    BC_TRYV((for_each_batch<__u64, bc_traffic>(traffic_.get(), 256, per_key, "reading all traffic counters",
+                                                [&](const __u64*, const bc_traffic* v, __u32 n) {
+                                                    for (__u32 i = 0; i < n; ++i) {
+                                                        const bc_traffic* pc = v + i * per_key;
+                                                        out.emplace_back(pc[0].ctid, sum(pc, ncpu));
+                                                    }
+                                                })));
     return out;
 }
 

@@ -69,7 +69,7 @@ static __always_inline void stat(__u32 i)
 	__u64 *v = bpf_map_lookup_elem(&bc_sock_stats, &i);
 
 	if (v)
-		(*v)++;
+		__sync_fetch_and_add(v, 1); /* per CPU, but a preemptible kernel may interleave */
 }
 
 /* The mark of a charged socket (see bc_owner(); the flag bit says TCP). */

@@ -436,16 +436,6 @@ Result<> Accounting::forget(Ctid id) {
     return {};
 }
 
-Result<std::optional<bc_ct_counters>> Accounting::read(Ctid id) const {
-    __u32 key = id;
-    bc_ct_counters c{};
-    if (::bpf_map_lookup_elem(counters_.get(), &key, &c) < 0) {
-        if (errno == ENOENT) return std::nullopt;
-        return fail_sys(fmt::format("reading the counters of container {}", id));
-    }
-    return c;
-}
-
 namespace {
 // Every entry of a hash map in batches of batch_size keys (values_per_key values each: the
 // CPUs of a per-CPU map): on_batch(keys, values, count) for each batch.
@@ -502,17 +492,6 @@ Traffic sum(const bc_traffic* per_cpu, int ncpu) {
     return t;
 }
 }  // namespace
-
-Result<std::optional<Traffic>> Accounting::read_traffic(std::uint64_t cgroup_id) const {
-    int ncpu = libbpf_num_possible_cpus();
-    if (ncpu <= 0) return fail(Error::sys(-ncpu, "counting the possible CPUs"));
-    std::vector<bc_traffic> v(static_cast<size_t>(ncpu));
-    if (::bpf_map_lookup_elem(traffic_.get(), &cgroup_id, v.data()) < 0) {
-        if (errno == ENOENT) return std::nullopt;
-        return fail_sys("reading traffic counters");
-    }
-    return sum(v.data(), ncpu);
-}
 
 Result<std::vector<std::pair<Ctid, Traffic>>> Accounting::read_all_traffic() const {
     int ncpu = libbpf_num_possible_cpus();

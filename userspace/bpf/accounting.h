@@ -69,15 +69,12 @@ public:
     // beancounters stay until forget()).
     Result<> unregister_cgroup(std::uint64_t cgroup_id);
     Result<> forget(Ctid id);
-    Result<std::optional<bc_ct_counters>> read(Ctid id) const;
     // Every container's counters in one batch lookup.
     Result<std::vector<std::pair<Ctid, bc_ct_counters>>> read_all() const;
     // Copies every container's memory and pids controller counters into its record (one
-    // read of the collecting iterator, bpf/collect.bpf.c). read() and read_all() return
+    // read of the collecting iterator, bpf/collect.bpf.c). read_all() returns
     // what the last collection found.
     Result<> collect() const;
-    // Traffic of the container whose cgroup this is (nullopt if not registered).
-    Result<std::optional<Traffic>> read_traffic(std::uint64_t cgroup_id) const;
     // Every running container's traffic, in one batch lookup.
     Result<std::vector<std::pair<Ctid, Traffic>>> read_all_traffic() const;
 

@@ -120,10 +120,10 @@ TEST_F(MemoryTest, TaskSumsMatchProc) {
     ASSERT_EQ(beanctl({"start", id}).code, 0);
     if (ubc(id).at("privvmpages").at("held").is_null())
         GTEST_SKIP() << "this kernel has no css_task iterator for BPF (Linux 6.7+): not counted, and shown so";
-    // 16 MiB mapped, touched and locked, 5 signals queued, and a sub-cgroup holding the
+    // 4 MiB mapped, touched and locked (under the default RLIMIT_MEMLOCK of 8 MiB), 5 signals queued, and a sub-cgroup holding the
     // process (as a container's systemd would put it): it counts for the container.
     std::string v2 = bc::cgroup::CtGroup(layout(), "", prefix(), 1603).v2_path();
-    ASSERT_EQ(beanctl({"exec", id, "sh", "-c", "/memhog 16 600 1 5 > /tmp/ready 2>&1 &"}).code, 0);
+    ASSERT_EQ(beanctl({"exec", id, "sh", "-c", "/memhog 4 600 1 5 > /tmp/ready 2>&1 &"}).code, 0);
     for (int i = 0; i < 500 && slurp(lib() + "/private/1603/tmp/ready").empty(); ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     ASSERT_EQ(slurp(lib() + "/private/1603/tmp/ready"), "ready\n");
@@ -140,7 +140,7 @@ TEST_F(MemoryTest, TaskSumsMatchProc) {
     EXPECT_EQ(j.at("privvmpages").at("held").get<std::uint64_t>(),
               (sum_status_kb(leaders, "VmData") + sum_status_kb(leaders, "VmStk")) / page_kb);
     EXPECT_EQ(j.at("lockedpages").at("held").get<std::uint64_t>(), sum_status_kb(leaders, "VmLck") / page_kb);
-    EXPECT_EQ(j.at("lockedpages").at("held").get<std::uint64_t>(), (16u << 20) / (page_kb * 1024));
+    EXPECT_EQ(j.at("lockedpages").at("held").get<std::uint64_t>(), (4u << 20) / (page_kb * 1024));
     EXPECT_EQ(j.at("numfile").at("held").get<std::uint64_t>(), count_fds(leaders));
     EXPECT_EQ(j.at("numsiginfo").at("held"), 5u);
     // The same in the kernel-rendered file.
@@ -156,7 +156,7 @@ TEST_F(MemoryTest, TaskSumsMatchProc) {
         if (slurp(fmt::format("/proc/{}/comm", p)) == "memhog\n") hog = p;
     ASSERT_NE(hog, 0);
     ASSERT_TRUE(bc::fs::write_existing(v2 + "/sub/cgroup.procs", std::to_string(hog)));
-    EXPECT_EQ(ubc(id).at("lockedpages").at("held").get<std::uint64_t>(), (16u << 20) / (page_kb * 1024));
+    EXPECT_EQ(ubc(id).at("lockedpages").at("held").get<std::uint64_t>(), (4u << 20) / (page_kb * 1024));
     EXPECT_EQ(ubc(id).at("numsiginfo").at("held"), 5u);
     ASSERT_EQ(beanctl({"exec", id, "killall", "memhog"}).code, 0);
     std::uint64_t locked = 1;
@@ -165,5 +165,5 @@ TEST_F(MemoryTest, TaskSumsMatchProc) {
         locked = ubc(id).at("lockedpages").at("held");
     }
     EXPECT_EQ(locked, 0u);
-    EXPECT_EQ(ubc(id).at("lockedpages").at("maxheld").get<std::uint64_t>(), (16u << 20) / (page_kb * 1024));
+    EXPECT_EQ(ubc(id).at("lockedpages").at("maxheld").get<std::uint64_t>(), (4u << 20) / (page_kb * 1024));
 }

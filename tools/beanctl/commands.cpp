@@ -104,11 +104,13 @@ int cmd_create(Context& ctx, const std::string& name, std::vector<std::string> a
     po::options_description o("Options");
     o.add_options()("ostemplate", po::value<std::string>(), "template to create the container from (default: busybox, "
                                                              "or DEF_OSTEMPLATE in beancounter.conf)")(
-        "hostname", po::value<std::string>(), "the container's host name (default ct<CTID>)");
+        "hostname", po::value<std::string>(), "the container's host name (default ct<CTID>)")(
+        "no-userns", "no user namespace: the container's root is the host's root (for special cases only; warned about)");
     po::variables_map vm;
     if (!parse(name, o, ctid_only(), args, vm)) return kExitOk;
     bc::Ctid id = ctid_arg(vm);
     bc::container::CreateOptions co;
+    co.userns = !vm.count("no-userns");
     if (vm.count("ostemplate")) co.ostemplate = vm["ostemplate"].as<std::string>();
     if (vm.count("hostname")) {
         co.hostname = vm["hostname"].as<std::string>();

@@ -56,6 +56,8 @@ Result<> ensure_bpffs(const std::string& pin_dir) {
     std::string parent = pin_dir.substr(0, pin_dir.rfind('/'));
     if (!is_bpffs(parent)) return fail(fmt::format("{} is not on a bpffs", pin_dir));
     if (::mkdir(pin_dir.c_str(), 0700) < 0 && errno != EEXIST) return fail_sys(fmt::format("creating {}", pin_dir));
+    // Root only: what is pinned below is reachable by host root alone, whatever its mode.
+    if (::chmod(pin_dir.c_str(), 0700) < 0) return fail_sys(fmt::format("chmod {}", pin_dir));
     return {};
 }
 
@@ -270,8 +272,10 @@ Result<> attach(const LinkSpec& l, bpf_program* prog, const std::string& pin_dir
     if (!link) return fail_sys(errno, fmt::format("attaching {}", bpf_program__name(prog)));
     auto r = pin_over(link, path);
     bpf_link__destroy(link);  // the pin holds it now
-    // Readable by root only, as OpenVZ's /proc/user_beancounters.
-    if (r && l.kind == Attach::ubc && ::chmod(path.c_str(), 0400) < 0) return fail_sys(fmt::format("chmod {}", path));
+    // On the host only root reaches it, as OpenVZ's /proc/user_beancounters: the pin
+    // directory is 0700. Readable by all, so that a container's root (an unprivileged host
+    // id) reads its own rows through the copy bound into the container.
+    if (r && l.kind == Attach::ubc && ::chmod(path.c_str(), 0444) < 0) return fail_sys(fmt::format("chmod {}", path));
     return r;
 }
 

@@ -130,6 +130,18 @@ Result<> CtGroup::create() {
     return {};
 }
 
+Result<> CtGroup::delegate(uid_t uid, gid_t gid) const {
+    for (const auto& n : nodes()) {
+        if (::chown(n.path.c_str(), uid, gid) < 0) return fail_sys(fmt::format("handing {} to the container", n.path));
+        for (const char* f : {"cgroup.procs", "cgroup.threads", "cgroup.subtree_control", "tasks"}) {
+            std::string p = fs::join(n.path, f);
+            if (::chown(p.c_str(), uid, gid) < 0 && errno != ENOENT)
+                return fail_sys(fmt::format("handing {} to the container", p));
+        }
+    }
+    return {};
+}
+
 Result<> CtGroup::attach(pid_t pid) const {
     std::string p = std::to_string(pid);
     for (const auto& n : nodes()) BC_TRYV(fs::write_existing(fs::join(n.path, file::procs), p));

@@ -29,6 +29,11 @@ public:
     // Creates the prefix node (enabling the controllers it may delegate, in cgroup2) and the
     // container's node in every hierarchy. Existing nodes are reused.
     Result<> create();
+    // Hands the container's nodes to its root (a user namespace's root, host ids uid/gid),
+    // as cgroup2 delegation prescribes: the directory and the files that create and fill
+    // sub-cgroups (cgroup.procs, cgroup.threads, cgroup.subtree_control; tasks in v1), never
+    // the files that set the node's own limits.
+    Result<> delegate(uid_t uid, gid_t gid) const;
     // Moves a process (0 = the caller) into every node.
     Result<> attach(pid_t pid) const;
     // The cgroup2 node as a directory fd, for clone3(CLONE_INTO_CGROUP).

@@ -103,6 +103,25 @@ Result<CtConfig> CtConfig::from_file(ConfFile f, Ctid id, const Settings& s) {
         if (!t) return fail(fmt::format("{}: STOP_TIMEOUT must be a number of seconds from 1 to 86400", where("STOP_TIMEOUT")));
         c.stop_timeout = *t;
     }
+    {
+        auto v = f.get("USERNS");
+        if (v && *v != "yes" && *v != "no") return fail(fmt::format("{}: USERNS must be yes or no", where("USERNS")));
+        c.userns = v ? *v == "yes" : f.get("USERNS_BASE").has_value();
+        if (c.userns) {
+            auto base = f.get("USERNS_BASE");
+            auto b = base ? ConfFile::parse_uint(*base, 1, UINT32_MAX - kCtIdRangeSize) : std::nullopt;
+            if (!b)
+                return fail(fmt::format("{}: USERNS_BASE must be the first host id of the container's range (1 to {})",
+                                        where(base ? "USERNS_BASE" : "USERNS"), UINT32_MAX - kCtIdRangeSize));
+            auto n = ConfFile::parse_uint(f.get("USERNS_SIZE").value_or(std::to_string(kCtIdRangeSize)), kCtIdRangeSize,
+                                          UINT32_MAX - *b);
+            if (!n)
+                return fail(fmt::format("{}: USERNS_SIZE must be at least {} and end below 4294967295",
+                                        where("USERNS_SIZE"), kCtIdRangeSize));
+            c.userns_base = *b;
+            c.userns_size = *n;
+        }
+    }
     const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
     for (const auto& r : acct::resources()) {
         if (r.unit == BC_UNIT_NONE) continue;
@@ -135,6 +154,11 @@ Result<> CtConfig::save(const Settings& s) {
     file.set("INIT", init);
     file.set("STOP_SIGNAL", signal_name(stop_signal));
     if (stop_timeout) file.set("STOP_TIMEOUT", std::to_string(stop_timeout));
+    file.set("USERNS", userns ? "yes" : "no");
+    if (userns) {
+        file.set("USERNS_BASE", std::to_string(userns_base));
+        file.set("USERNS_SIZE", std::to_string(userns_size));
+    }
     for (const auto& r : acct::resources()) {
         if (r.unit == BC_UNIT_NONE) continue;
         if (limits[r.id]) file.set(r.config_key, format_limit(*limits[r.id]));

@@ -22,6 +22,12 @@ struct CtConfig {
     std::string init = "/sbin/init";
     int stop_signal = 15;     // SIGTERM; systemd-style inits want SIGRTMIN+3
     unsigned stop_timeout = 0;  // 0 = the global default
+    // Own user namespace (USERNS="yes", the default for new containers): the container's
+    // ids 0..userns_size-1 are host ids userns_base.. (USERNS_BASE, USERNS_SIZE). A config
+    // without USERNS predates user namespaces and runs without one, with a warning.
+    bool userns = false;
+    std::uint32_t userns_base = 0;
+    std::uint32_t userns_size = 0;
     std::array<std::optional<Limit>, BC_RES_COUNT> limits{};  // from NUMPROC="b:l" etc.
     ConfFile file;            // the text as read, for saving back with comments
 

@@ -115,6 +115,16 @@ Result<Settings> Settings::load(const SettingsOverrides& ov) {
                                     where("STOP_TIMEOUT"), *v));
         s.stop_timeout = *t;
     }
+    if (auto v = gc.get("USERNS_POOL")) {
+        auto colon = v->find(':');
+        auto start = ConfFile::parse_uint(std::string_view(*v).substr(0, colon), 1, UINT32_MAX - 1);
+        auto count = colon == std::string::npos ? std::nullopt : ConfFile::parse_uint(std::string_view(*v).substr(colon + 1), kCtIdRangeSize, UINT32_MAX);
+        if (!start || !count || std::uint64_t{*start} + *count > UINT32_MAX)
+            return fail(fmt::format("{}USERNS_POOL must be START:COUNT, host ids from 1 below 4294967295, with room for at "
+                                    "least one range of {} (got '{}')",
+                                    where("USERNS_POOL"), kCtIdRangeSize, *v));
+        s.userns_pool = {*start, *count};
+    }
     return s;
 }
 

@@ -2,6 +2,7 @@
 // and command-line options so that tests run in a private root with a private cgroup prefix.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -11,6 +12,17 @@
 #include "core/error.h"
 
 namespace bc {
+
+// A range of host user (and group) ids.
+struct IdRange {
+    std::uint32_t base = 0;
+    std::uint32_t size = 0;
+    std::uint64_t end() const { return std::uint64_t{base} + size; }  // one past the last id
+    bool overlaps(const IdRange& o) const { return base < o.end() && o.base < end(); }
+    friend bool operator==(const IdRange&, const IdRange&) = default;
+};
+// Ids one container maps: 0..65535 inside, as a full distribution expects (nobody = 65534).
+inline constexpr std::uint32_t kCtIdRangeSize = 65536;
 
 // Explicit overrides (command line first, then environment, then the global config file).
 struct SettingsOverrides {
@@ -43,6 +55,10 @@ struct Settings {
     std::string ve_private = "/var/lib/beancounter/private/$VEID";  // pattern, default <lib_dir>/private/$VEID
     std::string default_template = "busybox";
     unsigned stop_timeout = 120;    // seconds from the stop signal to SIGKILL
+    // Host ids handed out to containers' user namespaces (USERNS_POOL="START:COUNT"): by
+    // default 2^30 up to 0x70000000, 12288 ranges, clear of the ids distributions give
+    // users, services and /etc/subuid (100000 up).
+    IdRange userns_pool{1u << 30, 0x70000000u - (1u << 30)};
 
     // Reads <conf_dir>/beancounter.conf (absent is fine) and applies overrides.
     static Result<Settings> load(const SettingsOverrides& ov);

@@ -1,6 +1,7 @@
 #include "container/exec.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include <cstring>
 #include <fmt/format.h>
 
+#include "container/runtime.h"
 #include "container/state.h"
 #include "core/proc.h"
 
@@ -33,9 +35,11 @@ const char* const kEnv[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/
 // What a process needs to put a child inside a running container: init (as a pidfd) for
 // setns, and the container's cgroups opened before leaving the host's mount namespace.
 struct Joined {
+    const CtConfig* ct = nullptr;
     Fd init_pidfd;
     Fd v2;                       // cgroup2 node, for clone3(CLONE_INTO_CGROUP)
     std::vector<Fd> procs;       // cgroup.procs of every node, cgroup2 first
+    bool userns = false;         // the command joins the container's user namespace too
 };
 
 // Joins the container's namespaces except the cgroup one. After this the caller's mount
@@ -64,6 +68,8 @@ Result<Joined> join(const Settings& s, const cgroup::CtGroup& cg, const CtConfig
                                 "a command outside it",
                                 ct.id));
     j.init_pidfd = std::move(init->pidfd);
+    j.userns = ct.userns;
+    j.ct = &ct;
     return j;
 }
 
@@ -80,12 +86,18 @@ Result<pid_t> spawn_inside(Joined& j, F&& child) {
         char go;
         if (::read(rd.get(), &go, 1) != 1) ::_exit(126);
         if (::setns(j.init_pidfd.get(), CLONE_NEWCGROUP) < 0) ::_exit(126);
+        // Last, the user namespace: from here on the command is the container's root and has
+        // no privilege on the host.
+        if (j.userns && (::setns(j.init_pidfd.get(), CLONE_NEWUSER) < 0 || ::setgroups(0, nullptr) < 0 ||
+                         ::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0))
+            ::_exit(126);
         child();
         ::_exit(126);
     }
     rd.reset();
     // clone3 put it in the cgroup2 node; the v1 nodes (every node without clone3) remain.
     auto placed = cgroup::CtGroup::write_pid(std::span<const Fd>(j.procs).subspan(cloned.in_cgroup ? 1 : 0), cloned.pid);
+    if (placed) placed = apply_rlimits(cloned.pid, *j.ct);
     if (!placed) {
         ::kill(cloned.pid, SIGKILL);
         (void)proc::wait_exit_code(cloned.pid);
@@ -218,6 +230,8 @@ Result<int> enter(const Settings& s, const cgroup::CtGroup& cg, const CtConfig& 
     // TIOCGPTPEER opens the slave through the master: no path in the container is trusted.
     Fd slave(::ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
     if (!slave) return fail_sys("opening the pty's slave");
+    // The terminal belongs to the container's root and its tty group, as login would set it.
+    if (ct.userns && ::fchown(slave.get(), ct.userns_base, ct.userns_base + 5) < 0) return fail_sys("handing the pty to the container");
 
     const bool tty = ::isatty(0);
     struct termios saved{};

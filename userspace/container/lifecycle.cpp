@@ -10,6 +10,7 @@
 
 #include "bpf/accounting.h"
 #include "container/archive.h"
+#include "container/idmap.h"
 #include "container/lock.h"
 #include "container/runtime.h"
 #include "container/template.h"
@@ -42,6 +43,8 @@ Result<> Manager::create(Ctid id, const CreateOptions& o) {
     ct.ve_private = s_.ve_private_of(id);
     ct.init = tinfo.init;
     ct.stop_signal = tinfo.stop_signal;
+    ct.userns = o.userns;
+    if (!o.userns) log::warn("container {} will run without a user namespace: its root is the host's root", id);
 
     // The private area first, the config last: a create killed half-way leaves no config, and
     // status reports the leftover as incomplete until destroy removes it.
@@ -56,6 +59,20 @@ Result<> Manager::create(Ctid id, const CreateOptions& o) {
     if (auto r = unpack(archive, priv); !r) return undo(r.error().wrap(fmt::format("unpacking {}", archive)));
     ct.file = ConfFile::parse(fmt::format("# beancounter container {}\n", id), s_.ct_conf_path(id)).value();
     if (auto r = fs::mkdir_p(s_.ct_conf_dir()); !r) return undo(r.error());
+    if (!ct.userns) {
+        if (auto r = ct.save(s_); !r) return undo(r.error());
+        return {};
+    }
+    // The range is picked and recorded under one host-wide lock; the files are shifted into
+    // it before the config exists, so a killed create leaves only an incomplete private area.
+    auto alock = AllocationLock::acquire(s_);
+    if (!alock) return undo(alock.error());
+    auto range = allocate_range(s_, id);
+    if (!range) return undo(range.error());
+    log::debug("container {}: host ids {}..{}", id, range->base, range->end() - 1);
+    if (auto r = shift_tree(priv, *range); !r) return undo(r.error().wrap(fmt::format("shifting {} into its user id range", priv)));
+    ct.userns_base = range->base;
+    ct.userns_size = range->size;
     if (auto r = ct.save(s_); !r) return undo(r.error());
     return {};
 }
@@ -117,6 +134,12 @@ Result<> Manager::start_locked(Ctid id) {
     }
     const CtConfig& ct = *st.config;
     if (st.running) return fail(Error{EALREADY, fmt::format("container {} is already running", id)});
+    if (ct.userns)
+        BC_TRYV(check_range(s_, ct));
+    else
+        log::warn("container {} runs without a user namespace (USERNS=\"no\" or a config from before them): "
+                  "its root is the host's root",
+                  id);
     auto cg = ct_cgroup(l_, s_, id);
     // Leftovers of a start that was killed half-way: processes and cgroups of ours.
     if (cg.exists()) {
@@ -135,6 +158,8 @@ Result<> Manager::start_locked(Ctid id) {
         return std::unexpected(std::move(e));
     };
     if (auto r = cg.create(); !r) return undo(r.error());
+    if (ct.userns)
+        if (auto r = cg.delegate(ct.userns_base, ct.userns_base); !r) return undo(r.error());
     if (auto r = fs::mkdir_p(s_.ct_run_dir(id), 0700); !r) return undo(r.error());
     // Counting starts before init exists: its own creation is the first charge.
     {

@@ -15,6 +15,8 @@ namespace bc::container {
 struct CreateOptions {
     std::string ostemplate;   // empty: the global default
     std::string hostname;     // empty: ct<CTID>
+    // false: no user namespace, the container's root is the host's root (warned about).
+    bool userns = true;
 };
 struct StopOptions {
     bool fast = false;        // SIGKILL at once

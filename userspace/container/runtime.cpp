@@ -6,8 +6,10 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <grp.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -19,6 +21,8 @@
 #include <fmt/format.h>
 
 #include "core/fd.h"
+#include "core/fs.h"
+#include "core/log.h"
 #include "core/proc.h"
 
 namespace bc::container {
@@ -29,6 +33,13 @@ constexpr int kNamespaces = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NE
 
 // Device nodes every container gets: bind mounts of the host's nodes.
 constexpr const char* kDevices[] = {"null", "zero", "full", "random", "urandom", "tty"};
+
+// Mounts the parent copies from the host (open_tree) for the child to move into place.
+struct HostMounts {
+    Fd root;                          // VE_ROOT, recursively
+    Fd dev[std::size(kDevices)];      // the host's device nodes
+    Fd ubc;                           // the pinned user_beancounters file, read-only
+};
 
 // A failure inside the child: the step's name and errno.
 struct StepError {
@@ -65,17 +76,24 @@ Step mount_at(int rootfd, const char* rel, const char* src, const char* fstype, 
     return {};
 }
 
-Step setup_dev(int rootfd, const Fd (&host_dev)[std::size(kDevices)]) {
+// Moves a detached mount (made by the parent with open_tree) onto a new file or directory.
+Step attach_tree(int tree, int dirfd, const char* name, bool dir) {
+    if (dir ? ::mkdirat(dirfd, name, 0755) < 0 && errno != EEXIST : false) return step_fail(fmt::format("creating {}", name));
+    Fd target(dir ? open_in_root(dirfd, name, O_PATH | O_DIRECTORY)
+                  : static_cast<int>(::openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666)));
+    if (!target) return step_fail(fmt::format("creating {}", name));
+    if (::move_mount(tree, "", target.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+        return step_fail(fmt::format("mounting {}", name));
+    return {};
+}
+
+Step setup_dev(int rootfd, const HostMounts& host) {
     if (auto r = mount_at(rootfd, "dev", "tmpfs", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=65536k,nr_inodes=4096"); !r)
         return r;
     Fd dev(open_in_root(rootfd, "dev", O_PATH | O_DIRECTORY));
     if (!dev) return step_fail("opening the new /dev");
-    for (size_t i = 0; i < std::size(kDevices); ++i) {
-        Fd f(::openat(dev.get(), kDevices[i], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666));
-        if (!f) return step_fail(fmt::format("creating /dev/{}", kDevices[i]));
-        if (::mount(fd_path(host_dev[i].get()).c_str(), fd_path(f.get()).c_str(), nullptr, MS_BIND, nullptr) < 0)
-            return step_fail(fmt::format("binding /dev/{}", kDevices[i]));
-    }
+    for (size_t i = 0; i < std::size(kDevices); ++i)
+        if (auto r = attach_tree(host.dev[i].get(), dev.get(), kDevices[i], false); !r) return r;
     if (::mkdirat(dev.get(), "pts", 0755) < 0) return step_fail("creating /dev/pts");
     if (auto r = mount_at(rootfd, "dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
                           "newinstance,ptmxmode=0666,mode=0620,gid=5");
@@ -92,6 +110,12 @@ Step setup_dev(int rootfd, const Fd (&host_dev)[std::size(kDevices)]) {
                  {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"}};
     for (const auto& l : links)
         if (::symlinkat(l.target, dev.get(), l.name) < 0) return step_fail(fmt::format("creating /dev/{}", l.name));
+    if (host.ubc) {
+        // The container's own beancounters, where its init leaves them alone (systemd keeps a
+        // /dev that is mounted already; it mounts its own /run and /tmp). Made read-only by
+        // the parent.
+        if (auto r = attach_tree(host.ubc.get(), dev.get(), "user_beancounters", false); !r) return r;
+    }
     return {};
 }
 
@@ -106,72 +130,50 @@ Step loopback_up() {
     return {};
 }
 
+Step wait_parent(int sync_fd, const char* what) {
+    char go = 0;
+    ssize_t n;
+    do n = ::read(sync_fd, &go, 1);
+    while (n < 0 && errno == EINTR);
+    if (n != 1) return step_fail(fmt::format("waiting for the parent ({})", what), n == 0 ? EPIPE : errno);
+    return {};
+}
+
 // Everything the child does between clone and exec, in order.
-Step child_setup(const SpawnRequest& req, int sync_fd, int console_fd) {
-    // The root is built while the parent moves us into the v1 cgroups (on hybrid hosts: a
-    // cgroup.procs write waits for an RCU grace period, milliseconds that this overlaps).
-    // With a user namespace, the parent's uid/gid maps will have to come first: a second
-    // sync point goes here then.
+Step child_setup(const SpawnRequest& req, const HostMounts& host, int sync_fd, int console_fd) {
+    // With a user namespace the child owns no host id until the parent has written its maps;
+    // then it becomes the container's root (host id USERNS_BASE) with no host groups.
+    if (auto r = wait_parent(sync_fd, "user id maps"); !r) return r;
+    if (req.ct->userns) {
+        if (::setgroups(0, nullptr) < 0) return step_fail("dropping supplementary groups");
+        if (::setresgid(0, 0, 0) < 0) return step_fail("becoming the container's root group");
+        if (::setresuid(0, 0, 0) < 0) return step_fail("becoming the container's root");
+    }
     // If this tool runs chrooted, its root is not the top of the mount namespace, and
-    // pivot_root would attach the container's root below the namespace root instead of on
-    // it: setns() into the container would then land outside its root, and a chroot inside
-    // could climb out. Re-entering our own mount namespace resets root and cwd to the
-    // namespace's top, so the pivot below puts the container's root exactly there. The
-    // root file system's path is taken before (it is relative to the chroot) and re-read
-    // after, as seen from the top.
-    std::string root;
+    // pivot_root would refuse (or attach the container's root below the namespace root):
+    // setns() into the container would then land outside its root. Re-entering our own
+    // mount namespace resets root and cwd to the namespace's top.
     {
-        Fd before(::open(req.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-        if (!before) return step_fail("opening the root file system");
         Fd self_ns(::open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC));
         if (!self_ns || ::setns(self_ns.get(), CLONE_NEWNS) < 0) return step_fail("re-entering the mount namespace at its root");
-        char buf[PATH_MAX];
-        ssize_t len = ::readlink(fd_path(before.get()).c_str(), buf, sizeof buf - 1);
-        if (len <= 0 || buf[0] != '/') return step_fail("finding the root file system from the namespace's root", len < 0 ? errno : ENOENT);
-        root.assign(buf, static_cast<size_t>(len));
     }
     // Nothing mounted from here on may reach the host.
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) < 0) return step_fail("making / a slave mount");
 
-    Fd host_dev[std::size(kDevices)];
-    for (size_t i = 0; i < std::size(kDevices); ++i) {
-        host_dev[i] = Fd(::open(fmt::format("/dev/{}", kDevices[i]).c_str(), O_PATH | O_CLOEXEC));
-        if (!host_dev[i]) return step_fail(fmt::format("opening the host's /dev/{}", kDevices[i]));
-    }
-    Fd ubc;
-    if (!req.ubc_file.empty()) {
-        ubc = Fd(::open(req.ubc_file.c_str(), O_PATH | O_CLOEXEC));
-        if (!ubc) return step_fail(fmt::format("opening {}", req.ubc_file));
-    }
-    if (::mount(root.c_str(), root.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
-        return step_fail("binding the root file system");
-    Fd rootfd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!rootfd) return step_fail("opening the root file system");
+    // The root file system arrives as a detached copy of VE_ROOT made by the parent: no
+    // host path is looked up here (the host's directories need not be searchable by the
+    // container's root), and no path inside the container is followed on the host. It is
+    // stacked on "/" of this namespace and becomes the root by pivot_root.
+    if (::move_mount(host.root.get(), "", AT_FDCWD, "/", MOVE_MOUNT_F_EMPTY_PATH) < 0) return step_fail("mounting the root file system");
+    const int rootfd = host.root.get();
 
-    if (auto r = mount_at(rootfd.get(), "proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr); !r) return r;
-    if (auto r = mount_at(rootfd.get(), "sys", "sysfs", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr); !r)
+    if (auto r = mount_at(rootfd, "proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr); !r) return r;
+    if (auto r = mount_at(rootfd, "sys", "sysfs", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr); !r)
         return r;
-    if (auto r = setup_dev(rootfd.get(), host_dev); !r) return r;
-    if (ubc) {
-        // The container's own beancounters, where its init leaves them alone (systemd keeps a
-        // /dev that is mounted already; it mounts its own /run and /tmp).
-        Fd dev(open_in_root(rootfd.get(), "dev", O_PATH | O_DIRECTORY));
-        Fd f(dev ? ::openat(dev.get(), "user_beancounters", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0400)
-                 : -1);
-        if (!f) return step_fail("creating /dev/user_beancounters");
-        std::string target = fd_path(f.get());
-        if (::mount(fd_path(ubc.get()).c_str(), target.c_str(), nullptr, MS_BIND, nullptr) < 0)
-            return step_fail("binding /dev/user_beancounters");
-        // The fd names the file under the new mount; the remount needs the mount itself.
-        Fd bound(::openat(dev.get(), "user_beancounters", O_PATH | O_CLOEXEC | O_NOFOLLOW));
-        if (!bound || ::mount(nullptr, fd_path(bound.get()).c_str(), nullptr,
-                              MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0)
-            return step_fail("making /dev/user_beancounters read-only");
-    }
+    if (auto r = setup_dev(rootfd, host); !r) return r;
 
     // pivot_root, not chroot: the old root is detached and unreachable afterwards.
-    Fd newroot(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!newroot || ::fchdir(newroot.get()) < 0) return step_fail("entering the root file system");
+    if (::fchdir(rootfd) < 0) return step_fail("entering the root file system");
     if (::syscall(SYS_pivot_root, ".", ".") < 0) return step_fail("pivot_root");
     if (::umount2(".", MNT_DETACH) < 0) return step_fail("detaching the old root");
     if (::chdir("/") < 0) return step_fail("chdir /");
@@ -190,11 +192,7 @@ Step child_setup(const SpawnRequest& req, int sync_fd, int console_fd) {
 
     // Wait until the parent has placed us in all of the container's cgroups, then root the
     // cgroup namespace there: the container sees its own nodes as "/".
-    char go = 0;
-    ssize_t n;
-    do n = ::read(sync_fd, &go, 1);
-    while (n < 0 && errno == EINTR);
-    if (n != 1) return step_fail("waiting for the parent", n == 0 ? EPIPE : errno);
+    if (auto r = wait_parent(sync_fd, "cgroup placement"); !r) return r;
     if (::unshare(CLONE_NEWCGROUP) < 0) return step_fail("entering a new cgroup namespace");
 
     Fd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
@@ -206,8 +204,8 @@ Step child_setup(const SpawnRequest& req, int sync_fd, int console_fd) {
     return {};
 }
 
-[[noreturn]] void child_main(const SpawnRequest& req, int sync_fd, int console_fd) {
-    auto r = child_setup(req, sync_fd, console_fd);
+[[noreturn]] void child_main(const SpawnRequest& req, const HostMounts& host, int sync_fd, int console_fd) {
+    auto r = child_setup(req, host, sync_fd, console_fd);
     std::string msg;
     if (r) {
         ::prctl(PR_SET_PDEATHSIG, 0);
@@ -225,6 +223,97 @@ Step child_setup(const SpawnRequest& req, int sync_fd, int console_fd) {
 
 }  // namespace
 
+namespace {
+
+Result<Fd> clone_tree(const std::string& path, bool recursive) {
+    Fd fd(::open_tree(AT_FDCWD, path.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0)));
+    if (!fd) return fail_sys(fmt::format("copying the mount of {}", path));
+    return fd;
+}
+
+Result<HostMounts> host_mounts(const SpawnRequest& req) {
+    HostMounts m;
+    m.root = BC_TRY(clone_tree(req.rootfs, true));
+    for (size_t i = 0; i < std::size(kDevices); ++i) m.dev[i] = BC_TRY(clone_tree(fmt::format("/dev/{}", kDevices[i]), false));
+    if (!req.ubc_file.empty()) {
+        m.ubc = BC_TRY(clone_tree(req.ubc_file, false));
+        struct mount_attr attr{};
+        attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+        if (::mount_setattr(m.ubc.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) < 0)
+            return fail_sys(fmt::format("making the copy of {} read-only", req.ubc_file));
+    }
+    return m;
+}
+
+// A process that chroot(2)ed may not create a user namespace (EPERM). Then a helper first
+// re-enters its mount namespace (which puts its root back at the namespace's top) and
+// clones from there, as a sibling (CLONE_PARENT): the caller is still the new process's
+// parent. Returns like fork: 0 in the new process.
+Result<proc::Cloned> clone_unchrooted(int flags, int cgroup_fd) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) < 0) return fail_sys("pipe");
+    Fd rd(p[0]), wr(p[1]);
+    auto helper = BC_TRY(proc::clone_process(0));
+    if (helper.pid == 0) {
+        rd.reset();
+        struct {
+            pid_t pid;
+            int in_cgroup;
+            int err;
+        } msg{-1, 0, 0};
+        Fd ns(::open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC));
+        if (!ns || ::setns(ns.get(), CLONE_NEWNS) < 0) {
+            msg.err = errno;
+        } else if (auto c = proc::clone_process(flags | CLONE_PARENT, cgroup_fd); !c) {
+            msg.err = c.error().err ? c.error().err : EINVAL;
+        } else if (c->pid == 0) {
+            return proc::Cloned{0, c->in_cgroup};
+        } else {
+            msg.pid = c->pid;
+            msg.in_cgroup = c->in_cgroup;
+        }
+        (void)!::write(wr.get(), &msg, sizeof msg);
+        ::_exit(0);
+    }
+    wr.reset();
+    struct {
+        pid_t pid;
+        int in_cgroup;
+        int err;
+    } msg{-1, 0, EPIPE};
+    ssize_t n;
+    do n = ::read(rd.get(), &msg, sizeof msg);
+    while (n < 0 && errno == EINTR);
+    (void)proc::wait_exit_code(helper.pid);
+    if (n != static_cast<ssize_t>(sizeof msg)) return fail_sys(EPIPE, "cloning from the mount namespace's root");
+    if (msg.pid < 0) return fail_sys(msg.err, "cloning from the mount namespace's root");
+    return proc::Cloned{msg.pid, msg.in_cgroup != 0};
+}
+
+Result<> write_id_maps(pid_t pid, const CtConfig& ct) {
+    std::string map = fmt::format("0 {} {}\n", ct.userns_base, ct.userns_size);
+    for (const char* f : {"uid_map", "gid_map"})
+        BC_TRYV(fs::write_existing(fmt::format("/proc/{}/{}", pid, f), map));
+    return {};
+}
+
+}  // namespace
+
+Result<> apply_rlimits(pid_t pid, const CtConfig& ct) {
+    struct rlimit64 rl{RLIM64_INFINITY, RLIM64_INFINITY};
+    if (const auto& l = ct.limits[BC_RES_lockedpages]; l && l->barrier != kUnlimited) {
+        const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+        rl.rlim_cur = rl.rlim_max = l->barrier > RLIM64_INFINITY / page ? RLIM64_INFINITY : l->barrier * page;
+    }
+    if (::prlimit64(pid, RLIMIT_MEMLOCK, &rl, nullptr) < 0) {
+        // Raising a hard limit takes CAP_SYS_RESOURCE, which some hosts withhold even from
+        // root: the container keeps the limit this tool has.
+        if (errno != EPERM) return fail_sys("setting RLIMIT_MEMLOCK");
+        log::debug("RLIMIT_MEMLOCK of the container stays as this tool's: raising it needs CAP_SYS_RESOURCE");
+    }
+    return {};
+}
+
 Result<pid_t> spawn_init(const SpawnRequest& req) {
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return fail_sys("socketpair");
@@ -233,36 +322,56 @@ Result<pid_t> spawn_init(const SpawnRequest& req) {
     Fd console(::open(req.console_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (!console) return fail_sys(fmt::format("opening {}", req.console_log));
 
+    auto host = BC_TRY(host_mounts(req));
     auto v2 = BC_TRY(req.cgroup->open_v2());
     auto v1_procs = BC_TRY(req.cgroup->open_procs(false));
-    auto cloned = proc::clone_process(kNamespaces, v2.get());
-    if (!cloned) return std::unexpected(cloned.error().wrap("creating init in new mount, PID, UTS, IPC and network namespaces"));
+    const int flags = kNamespaces | (req.ct->userns ? CLONE_NEWUSER : 0);
+    auto cloned = proc::clone_process(flags, v2.get());
+    if (!cloned && cloned.error().err == EPERM && req.ct->userns) cloned = clone_unchrooted(flags, v2.get());
+    if (!cloned)
+        return std::unexpected(cloned.error().wrap(fmt::format("creating init in new {}mount, PID, UTS, IPC and network namespaces",
+                                                               req.ct->userns ? "user, " : "")));
     const pid_t pid = cloned->pid;
     if (pid == 0) {
         parent_end.reset();
         // Die with the parent until init is exec'd: no half-built container survives a kill -9.
         // (If the parent is already gone, the read of the "go" byte sees EOF.)
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        child_main(req, child_end.get(), console.get());
+        child_main(req, host, child_end.get(), console.get());
     }
     child_end.reset();
     console.reset();
+    host = HostMounts{};
 
+    // The child may fail at any step meanwhile: then a send fails and its message is
+    // waiting on the socket, read below.
+    auto release = [&](char step) { return ::send(parent_end.get(), &step, 1, MSG_NOSIGNAL) == 1; };
     auto abort_child = [&](Error e) -> Result<pid_t> {
         ::kill(pid, SIGKILL);
         (void)proc::wait_exit_code(pid);
         return std::unexpected(std::move(e));
     };
-    if (req.on_spawned)
+    bool released = true;
+    int send_errno = 0;
+    if (req.ct->userns)
+        if (auto r = write_id_maps(pid, *req.ct); !r) return abort_child(r.error().wrap("writing the user id maps"));
+    if (!release('m')) {
+        released = false;
+        send_errno = errno;
+    }
+    if (released && req.on_spawned)
         if (auto r = req.on_spawned(pid); !r) return abort_child(r.error());
-    // Born in the cgroup2 node (clone3); the v1 hierarchies, if any, take it now.
-    auto placed = cloned->in_cgroup ? bc::cgroup::CtGroup::write_pid(v1_procs, pid) : req.cgroup->attach(pid);
-    if (!placed) return abort_child(placed.error().wrap("placing init in its cgroups"));
-    // The child may already have failed (it builds its root meanwhile): then the send fails
-    // and its message is waiting on the socket, read below.
-    char go = 1;
-    const bool released = ::send(parent_end.get(), &go, 1, MSG_NOSIGNAL) == 1;
-    const int send_errno = errno;
+    if (auto r = apply_rlimits(pid, *req.ct); !r) return abort_child(r.error());
+    // Born in the cgroup2 node (clone3); the v1 hierarchies, if any, take it now, while the
+    // child builds its root.
+    if (released) {
+        auto placed = cloned->in_cgroup ? bc::cgroup::CtGroup::write_pid(v1_procs, pid) : req.cgroup->attach(pid);
+        if (!placed) return abort_child(placed.error().wrap("placing init in its cgroups"));
+        if (!release('g')) {
+            released = false;
+            send_errno = errno;
+        }
+    }
 
     char buf[1024];
     ssize_t n;

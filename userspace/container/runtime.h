@@ -37,6 +37,12 @@ struct SpawnRequest {
     std::function<Result<>(pid_t)> on_spawned;
 };
 
+// Resource limits of the container's processes that its root cannot raise itself in a user
+// namespace: RLIMIT_MEMLOCK follows LOCKEDPAGES (its barrier; unlimited when unset, the
+// memory cgroup bounding what is locked), as OpenVZ let the beancounter decide. Where the
+// host withholds CAP_SYS_RESOURCE, the tool's own limit stays.
+Result<> apply_rlimits(pid_t pid, const CtConfig& ct);
+
 // Returns the host pid of the container's init once it has exec'd. On failure the child is
 // gone; cgroups and mounts are the caller's to clean up.
 Result<pid_t> spawn_init(const SpawnRequest& req);

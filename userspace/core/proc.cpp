@@ -80,7 +80,9 @@ Result<Cloned> clone_process(int flags, int cgroup_fd) {
     if (cgroup_fd >= 0) {
         struct clone_args args{};
         args.flags = static_cast<__u64>(flags) | CLONE_INTO_CGROUP;
-        args.exit_signal = SIGCHLD;
+        // With CLONE_PARENT the child signals the caller's parent as the caller does; clone3
+        // wants no exit signal then.
+        args.exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;
         args.cgroup = static_cast<__u64>(cgroup_fd);
         long pid = ::syscall(SYS_clone3, &args, sizeof args);
         if (pid >= 0) return Cloned{static_cast<pid_t>(pid), true};

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <fmt/format.h>
 
+#include "container/hardening.h"
 #include "container/runtime.h"
 #include "container/state.h"
 #include "core/proc.h"
@@ -40,6 +41,7 @@ struct Joined {
     Fd v2;                       // cgroup2 node, for clone3(CLONE_INTO_CGROUP)
     std::vector<Fd> procs;       // cgroup.procs of every node, cgroup2 first
     bool userns = false;         // the command joins the container's user namespace too
+    std::vector<sock_filter> seccomp;  // the container's filter, installed before exec
 };
 
 // Joins the container's namespaces except the cgroup one. After this the caller's mount
@@ -67,6 +69,7 @@ Result<Joined> join(const Settings& s, const cgroup::CtGroup& cg, const CtConfig
         return fail(fmt::format("container {}: its root is not the root of its mount namespace; refusing to run "
                                 "a command outside it",
                                 ct.id));
+    j.seccomp = BC_TRY(build_seccomp_filter());
     j.init_pidfd = std::move(init->pidfd);
     j.userns = ct.userns;
     j.ct = &ct;
@@ -91,6 +94,7 @@ Result<pid_t> spawn_inside(Joined& j, F&& child) {
         if (j.userns && (::setns(j.init_pidfd.get(), CLONE_NEWUSER) < 0 || ::setgroups(0, nullptr) < 0 ||
                          ::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0))
             ::_exit(126);
+        if (drop_bounding_set() != 0 || install_seccomp(j.seccomp) != 0) ::_exit(126);
         child();
         ::_exit(126);
     }

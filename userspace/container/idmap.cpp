@@ -192,7 +192,9 @@ int shift_one(const char* path, const struct stat* st, int type, struct FTW*) {
 Result<> shift_tree(const std::string& root, const IdRange& r) {
     ShiftState st{r, {}, {}};
     g_shift = &st;
-    int rc = ::nftw(root.c_str(), shift_one, 64, FTW_PHYS | FTW_MOUNT);
+    // Not FTW_MOUNT: on overlayfs, files report the st_dev of the layer below, and
+    // FTW_MOUNT would skip them all (a fresh private area has no mount points anyway).
+    int rc = ::nftw(root.c_str(), shift_one, 64, FTW_PHYS);
     g_shift = nullptr;
     if (rc != 0) return fail(st.error.empty() ? fmt::format("walking {}: {}", root, std::strerror(errno)) : st.error);
     return {};

@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include <cstring>
 #include <fmt/format.h>
 
+#include "container/hardening.h"
 #include "core/fd.h"
 #include "core/fs.h"
 #include "core/log.h"
@@ -119,6 +121,63 @@ Step setup_dev(int rootfd, const HostMounts& host) {
     return {};
 }
 
+// Kernel interfaces a container has no business reading or writing (the OCI defaults and
+// systemd-nspawn's, together): files are covered by /dev/null, directories by an empty
+// read-only tmpfs, and the rest of /proc's system knobs made read-only, except the network's
+// (the container's own network namespace).
+constexpr const char* kMaskedFiles[] = {"proc/kcore",        "proc/keys",      "proc/timer_list", "proc/timer_stats",
+                                        "proc/sched_debug",  "proc/latency_stats", "proc/kallsyms", "proc/sysrq-trigger"};
+constexpr const char* kMaskedDirs[] = {"proc/acpi", "proc/asound", "proc/scsi", "sys/firmware", "sys/devices/virtual/powercap"};
+constexpr const char* kReadOnly[] = {"proc/bus", "proc/fs", "proc/irq", "proc/sys"};
+constexpr const char* kWritableAgain[] = {"proc/sys/net"};
+
+Step mask_kernel_files(int rootfd) {
+    // Our own /dev/null, just placed: a character device 1:3 (a mask is never a bind of
+    // something the container could have swapped in).
+    Fd null(open_in_root(rootfd, "dev/null", O_PATH));
+    struct stat st{};
+    if (!null || ::fstat(null.get(), &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+        return step_fail("the container's /dev/null is not the null device", EINVAL);
+    for (const char* f : kMaskedFiles) {
+        Fd t(open_in_root(rootfd, f, O_PATH));
+        if (!t) {
+            if (errno == ENOENT) continue;  // not built into this kernel
+            return step_fail(fmt::format("opening /{}", f));
+        }
+        if (::mount(fd_path(null.get()).c_str(), fd_path(t.get()).c_str(), nullptr, MS_BIND, nullptr) < 0)
+            return step_fail(fmt::format("masking /{}", f));
+    }
+    for (const char* d : kMaskedDirs) {
+        Fd t(open_in_root(rootfd, d, O_PATH | O_DIRECTORY));
+        if (!t) {
+            if (errno == ENOENT) continue;
+            return step_fail(fmt::format("opening /{}", d));
+        }
+        if (::mount("tmpfs", fd_path(t.get()).c_str(), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                    "size=4k,nr_inodes=1,mode=555") < 0)
+            return step_fail(fmt::format("masking /{}", d));
+    }
+    auto bind_ro = [&](const char* p, bool ro) -> Step {
+        Fd t(open_in_root(rootfd, p, O_PATH | O_DIRECTORY));
+        if (!t) return errno == ENOENT ? Step{} : step_fail(fmt::format("opening /{}", p));
+        std::string at = fd_path(t.get());
+        if (::mount(at.c_str(), at.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
+            return step_fail(fmt::format("binding /{}", p));
+        // The fd names the directory below the new mount; the remount needs the mount.
+        Fd top(open_in_root(rootfd, p, O_PATH | O_DIRECTORY));
+        if (!top) return step_fail(fmt::format("opening /{}", p));
+        unsigned long flags = MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | MS_NOEXEC | (ro ? MS_RDONLY : 0);
+        if (::mount(nullptr, fd_path(top.get()).c_str(), nullptr, flags, nullptr) < 0)
+            return step_fail(fmt::format("making /{} {}", p, ro ? "read-only" : "writable"));
+        return {};
+    };
+    for (const char* p : kReadOnly)
+        if (auto r = bind_ro(p, true); !r) return r;
+    for (const char* p : kWritableAgain)
+        if (auto r = bind_ro(p, false); !r) return r;
+    return {};
+}
+
 Step loopback_up() {
     Fd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     if (!s) return step_fail("socket for lo");
@@ -171,6 +230,7 @@ Step child_setup(const SpawnRequest& req, const HostMounts& host, int sync_fd, i
     if (auto r = mount_at(rootfd, "sys", "sysfs", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr); !r)
         return r;
     if (auto r = setup_dev(rootfd, host); !r) return r;
+    if (auto r = mask_kernel_files(rootfd); !r) return r;
 
     // pivot_root, not chroot: the old root is detached and unreachable afterwards.
     if (::fchdir(rootfd) < 0) return step_fail("entering the root file system");
@@ -201,6 +261,10 @@ Step child_setup(const SpawnRequest& req, const HostMounts& host, int sync_fd, i
         return step_fail("setting up stdio");
     if (::setsid() < 0) return step_fail("setsid");
     proc::close_fds_from(3, {sync_fd});
+    // Last, what no process of the container may regain: the capabilities that act on the
+    // host as a whole, and the system calls the filter refuses.
+    if (int e = drop_bounding_set()) return step_fail("dropping capabilities from the bounding set", e);
+    if (int e = install_seccomp(*req.seccomp)) return step_fail("installing the seccomp filter", e);
     return {};
 }
 
@@ -323,6 +387,9 @@ Result<pid_t> spawn_init(const SpawnRequest& req) {
     if (!console) return fail_sys(fmt::format("opening {}", req.console_log));
 
     auto host = BC_TRY(host_mounts(req));
+    auto filter = BC_TRY(build_seccomp_filter());
+    SpawnRequest with_filter = req;
+    with_filter.seccomp = &filter;
     auto v2 = BC_TRY(req.cgroup->open_v2());
     auto v1_procs = BC_TRY(req.cgroup->open_procs(false));
     const int flags = kNamespaces | (req.ct->userns ? CLONE_NEWUSER : 0);
@@ -337,7 +404,7 @@ Result<pid_t> spawn_init(const SpawnRequest& req) {
         // Die with the parent until init is exec'd: no half-built container survives a kill -9.
         // (If the parent is already gone, the read of the "go" byte sees EOF.)
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        child_main(req, host, child_end.get(), console.get());
+        child_main(with_filter, host, child_end.get(), console.get());
     }
     child_end.reset();
     console.reset();

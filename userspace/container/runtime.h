@@ -16,7 +16,10 @@
 
 #include <sys/types.h>
 
+#include <linux/filter.h>
+
 #include <functional>
+#include <vector>
 #include <string>
 
 #include "cgroup/ctgroup.h"
@@ -33,6 +36,8 @@ struct SpawnRequest {
     // The pinned user_beancounters iterator, bound read-only on /dev/user_beancounters in
     // the container (empty: none).
     std::string ubc_file;
+    // Set by spawn_init: the seccomp program the child installs last.
+    const std::vector<sock_filter>* seccomp = nullptr;
     // Called in the parent with the child's pid before it is released (records the pid).
     std::function<Result<>(pid_t)> on_spawned;
 };

@@ -99,12 +99,28 @@ struct bc_traffic {
 	__u64 packets_lo;
 };
 
+/* Key of the pinned hash "bc_dev_allow": one rule of a container's device allowlist. The
+ * value is a __u32 of BPF_DEVCG_ACC_* bits (mknod 1, read 2, write 4). BC_DEV_ANY as major
+ * or minor matches every number. */
+struct bc_dev_key {
+	__u64 cgroup_id; /* the container's cgroup2 id */
+	__u32 type;      /* BPF_DEVCG_DEV_BLOCK (1) or BPF_DEVCG_DEV_CHAR (2) */
+	__u32 major;
+	__u32 minor;
+	__u32 pad;
+};
+#define BC_DEV_ANY 0xffffffffu
+/* Rules of all containers together. */
+#define BC_MAX_DEV_RULES 65536
+
 #ifdef __cplusplus
+static_assert(sizeof(struct bc_dev_key) == 24, "bc_dev_key ABI");
 static_assert(sizeof(struct bc_counter) == 40, "bc_counter ABI");
 static_assert(sizeof(struct bc_ct_counters) == 16 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
 static_assert(sizeof(struct bc_meta) == 16, "bc_meta ABI");
 static_assert(sizeof(struct bc_traffic) == 56, "bc_traffic ABI");
 #else
+_Static_assert(sizeof(struct bc_dev_key) == 24, "bc_dev_key ABI");
 _Static_assert(sizeof(struct bc_counter) == 40, "bc_counter ABI");
 _Static_assert(sizeof(struct bc_ct_counters) == 16 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
 _Static_assert(sizeof(struct bc_meta) == 16, "bc_meta ABI");

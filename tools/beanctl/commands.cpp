@@ -124,6 +124,56 @@ int cmd_create(Context& ctx, const std::string& name, std::vector<std::string> a
     return kExitOk;
 }
 
+int cmd_set(Context& ctx, const std::string& name, std::vector<std::string> args) {
+    using strings = std::vector<std::string>;
+    po::options_description o("Options");
+    o.add_options()("save", "also write the container's config (without it, only the running container changes)")(
+        "hostname", po::value<std::string>(), "the host name (UTS and /etc/hostname)")(
+        "nameserver", po::value<strings>()->composing(), "a resolver address for /etc/resolv.conf (repeatable; 'none' clears)")(
+        "searchdomain", po::value<strings>()->composing(), "a search domain for /etc/resolv.conf (repeatable; 'none' clears)")(
+        "devices", po::value<strings>()->composing(),
+        "grant or revoke a device: c|b:MAJOR:MINOR:[r][w][m] or ...:none; MINOR may be * (repeatable)")(
+        "devnodes", po::value<strings>()->composing(),
+        "show the host's /dev/NAME inside and grant it: NAME:r|w|rw, or NAME:none to remove (repeatable)");
+    po::variables_map vm;
+    if (!parse(name, o, ctid_only(), args, vm)) return kExitOk;
+    bc::Ctid id = ctid_arg(vm);
+    bc::container::SetOptions so;
+    so.save = vm.count("save") > 0;
+    if (vm.count("hostname")) {
+        so.hostname = vm["hostname"].as<std::string>();
+        if (!bc::valid_hostname(*so.hostname)) throw UsageError{fmt::format("invalid host name '{}'", *so.hostname)};
+    }
+    auto list = [&](const char* key, bool (*valid)(std::string_view), const char* what) -> std::optional<strings> {
+        if (!vm.count(key)) return std::nullopt;
+        strings v = vm[key].as<strings>();
+        if (v.size() == 1 && v[0] == "none") return strings{};
+        for (const auto& a : v)
+            if (!valid(a)) throw UsageError{fmt::format("invalid {} '{}'", what, a)};
+        return v;
+    };
+    so.nameservers = list("nameserver", bc::valid_ip, "name server address");
+    so.searchdomains = list("searchdomain", bc::valid_hostname, "search domain");
+    if (vm.count("devices"))
+        for (const auto& d : vm["devices"].as<strings>()) {
+            auto r = bc::parse_device_rule(d);
+            if (!r) throw UsageError{r.error().msg};
+            so.devices.push_back(*r);
+        }
+    if (vm.count("devnodes"))
+        for (const auto& d : vm["devnodes"].as<strings>()) {
+            auto r = bc::parse_devnode(d);
+            if (!r) throw UsageError{r.error().msg};
+            so.devnodes.push_back(*r);
+        }
+    if (!so.hostname && !so.nameservers && !so.searchdomains && so.devices.empty() && so.devnodes.empty())
+        throw UsageError{"nothing to set"};
+    auto m = manager(ctx);
+    if (auto r = m.set(id, so); !r) return report(r.error());
+    std::cout << fmt::format("Container {} {}\n", id, so.save ? "configured and saved" : "configured (not saved)");
+    return kExitOk;
+}
+
 int cmd_start(Context& ctx, const std::string& name, std::vector<std::string> args) {
     po::variables_map vm;
     if (!parse(name, po::options_description("Options"), ctid_only(), args, vm)) return kExitOk;
@@ -448,6 +498,8 @@ const std::vector<Command>& commands() {
         {"ubc", "[CTID...] [-a] [--json]",
          "print beancounters in the format of OpenVZ's /proc/user_beancounters (default: every running container)",
          cmd_ubc},
+        {"set", "CTID [--hostname H] [--nameserver IP]... [--devices RULE]... [--devnodes NAME:ACCESS]... [--save]",
+         "change a container's settings, live if it runs", cmd_set},
         {"destroy", "CTID", "remove a stopped container (alias: delete)", cmd_destroy},
         {"mount", "CTID", "mount a container's private area on its root", cmd_mount},
         {"umount", "CTID", "unmount a stopped container's root", cmd_mount},

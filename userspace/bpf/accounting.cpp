@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "collect.skel.h"
 #include "collect_tasks.skel.h"
+#include "dev.skel.h"
 #include "net.skel.h"
 #include "proc.skel.h"
 #include "sock.skel.h"
@@ -68,6 +69,7 @@ void configure(proc_bpf* s, const LoadOptions& o, int& err) {
 }
 void configure(sock_bpf* s, const LoadOptions& o, int&) { s->rodata->ct_level = o.ct_level; }
 void configure(net_bpf* s, const LoadOptions& o, int&) { s->rodata->ct_level = o.ct_level; }
+void configure(dev_bpf* s, const LoadOptions& o, int&) { s->rodata->ct_level = o.ct_level; }
 template <class Collect>
 void configure_collect(Collect* s, const LoadOptions& o) {
     s->rodata->ct_level = o.ct_level;
@@ -120,6 +122,7 @@ const Domain kDomains[] = {
     BC_DOMAIN(proc, "proc", always),
     BC_DOMAIN(sock, "sock", always),
     BC_DOMAIN(net, "net", always),
+    BC_DOMAIN(dev, "dev", always),
     BC_DOMAIN(collect, "collect", without_task_iterators),
     BC_DOMAIN(collect_tasks, "collect", has_task_iterators),
 };
@@ -142,6 +145,7 @@ constexpr LinkSpec kLinks[] = {
     {"link_sock_destroy", "sock", "bc_sock_destroy", Attach::tracing},
     {"link_skb_ingress", "net", "bc_skb_ingress", Attach::cgroup},
     {"link_skb_egress", "net", "bc_skb_egress", Attach::cgroup},
+    {"link_dev", "dev", "bc_dev_check", Attach::cgroup},
     {"link_collect", "collect", "bc_collect", Attach::collect},
     {"user_beancounters", "collect", "bc_ubc", Attach::ubc},
 };
@@ -322,6 +326,8 @@ Result<std::optional<Accounting>> Accounting::open(const std::string& pin_dir) {
     a.cgroups_ = BC_TRY(obj_get(pin_dir + "/bc_cgroups"));
     a.counters_ = BC_TRY(obj_get(pin_dir + "/bc_counters"));
     a.traffic_ = BC_TRY(obj_get(pin_dir + "/bc_traffic"));
+    // Missing in pins of a build from before device control, until the next load.
+    if (fs::exists(pin_dir + "/bc_dev_allow")) a.devices_ = BC_TRY(obj_get(pin_dir + "/bc_dev_allow"));
     // Missing only while a loader is between its pins.
     if (fs::exists(pin_dir + "/link_collect")) a.collector_ = BC_TRY(obj_get(pin_dir + "/link_collect"));
     return a;
@@ -380,7 +386,8 @@ Result<Accounting> Accounting::load(const std::string& pin_dir, const std::strin
     a.cgroups_ = dup_map(objs.find("proc"), "bc_cgroups");
     a.counters_ = dup_map(objs.find("proc"), "bc_counters");
     a.traffic_ = dup_map(objs.find("net"), "bc_traffic");
-    if (!a.cgroups_ || !a.counters_ || !a.traffic_) return fail_sys("dup of map fds");
+    a.devices_ = dup_map(objs.find("dev"), "bc_dev_allow");
+    if (!a.cgroups_ || !a.counters_ || !a.traffic_ || !a.devices_) return fail_sys("dup of map fds");
     a.collector_ = BC_TRY(obj_get(pin_dir + "/link_collect"));
     return a;
 }
@@ -425,7 +432,52 @@ Result<> Accounting::register_ct(std::uint64_t cgroup_id, Ctid id, const std::ar
     return {};
 }
 
+Result<> Accounting::set_devices(std::uint64_t cgroup_id, const std::vector<DeviceRule>& rules) {
+    if (!devices_) return fail("the device allowlist is not loaded (pins of an older build): restart the container");
+    auto key_of = [&](const DeviceRule& r) {
+        bc_dev_key k{};
+        k.cgroup_id = cgroup_id;
+        k.type = r.type == 'b' ? BPF_DEVCG_DEV_BLOCK : BPF_DEVCG_DEV_CHAR;
+        k.major = r.major;
+        k.minor = r.minor;
+        return k;
+    };
+    // The new rules first, then the sentinel that switches enforcement on (see
+    // bpf/dev.bpf.c), then whatever the container had and has no more: a live change never
+    // opens more than the old and new lists together.
+    std::vector<bc_dev_key> keep;
+    for (const auto& r : rules) {
+        if (!r.access) continue;
+        bc_dev_key k = key_of(r);
+        __u32 acc = r.access;
+        if (::bpf_map_update_elem(devices_.get(), &k, &acc, BPF_ANY) < 0)
+            return fail_sys(fmt::format("writing device rule {}", format_device_rule(r)));
+        keep.push_back(k);
+    }
+    bc_dev_key sentinel{};
+    sentinel.cgroup_id = cgroup_id;
+    __u32 on = 1;
+    if (::bpf_map_update_elem(devices_.get(), &sentinel, &on, BPF_ANY) < 0) return fail_sys("enabling the device allowlist");
+    keep.push_back(sentinel);
+    return drop_devices(cgroup_id, keep);
+}
+
+Result<> Accounting::drop_devices(std::uint64_t cgroup_id, const std::vector<bc_dev_key>& keep) {
+    std::vector<bc_dev_key> stale;
+    bc_dev_key k{}, next{};
+    for (bool first = true; ::bpf_map_get_next_key(devices_.get(), first ? nullptr : &k, &next) == 0; first = false) {
+        k = next;
+        if (k.cgroup_id != cgroup_id) continue;
+        if (std::none_of(keep.begin(), keep.end(), [&](const bc_dev_key& o) { return std::memcmp(&o, &k, sizeof k) == 0; }))
+            stale.push_back(k);
+    }
+    for (auto& s : stale)
+        if (::bpf_map_delete_elem(devices_.get(), &s) < 0 && errno != ENOENT) return fail_sys("removing a device rule");
+    return {};
+}
+
 Result<> Accounting::unregister_cgroup(std::uint64_t cgroup_id) {
+    if (devices_) BC_TRYV(drop_devices(cgroup_id, {}));
     if (::bpf_map_delete_elem(cgroups_.get(), &cgroup_id) < 0 && errno != ENOENT)
         return fail_sys("unregistering a container's cgroup");
     if (::bpf_map_delete_elem(traffic_.get(), &cgroup_id) < 0 && errno != ENOENT)

@@ -21,6 +21,7 @@
 #include "beancounter_abi.h"
 #include "cgroup/ctgroup.h"
 #include "config/ctid.h"
+#include "config/devices.h"
 #include "core/error.h"
 #include "core/fd.h"
 
@@ -65,6 +66,9 @@ public:
     // A container's cgroup starts counting for it; its counters start from zero, with these
     // barriers and limits (BC_UNLIMITED where the array holds none).
     Result<> register_ct(std::uint64_t cgroup_id, Ctid id, const std::array<bc_counter, BC_RES_COUNT>* limits = nullptr);
+    // The container's device allowlist, replacing the one it had (rules with no access are
+    // skipped). From the first call on, whatever the list does not allow is refused.
+    Result<> set_devices(std::uint64_t cgroup_id, const std::vector<DeviceRule>& rules);
     // The cgroup is going away: stop attributing it, drop its traffic counters (the
     // beancounters stay until forget()).
     Result<> unregister_cgroup(std::uint64_t cgroup_id);
@@ -79,7 +83,8 @@ public:
     Result<std::vector<std::pair<Ctid, Traffic>>> read_all_traffic() const;
 
 private:
-    Fd cgroups_, counters_, traffic_;
+    Result<> drop_devices(std::uint64_t cgroup_id, const std::vector<bc_dev_key>& keep);
+    Fd cgroups_, counters_, traffic_, devices_;
     Fd collector_;
 };
 

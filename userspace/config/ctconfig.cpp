@@ -1,5 +1,6 @@
 #include "config/ctconfig.h"
 
+#include <arpa/inet.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -24,6 +25,12 @@ bool valid_hostname(std::string_view h) {
         pos = dot + 1;
     }
     return true;
+}
+
+bool valid_ip(std::string_view a) {
+    std::string s(a);
+    unsigned char buf[16];
+    return ::inet_pton(AF_INET, s.c_str(), buf) == 1 || ::inet_pton(AF_INET6, s.c_str(), buf) == 1;
 }
 
 bool valid_template_name(std::string_view t) {
@@ -122,6 +129,40 @@ Result<CtConfig> CtConfig::from_file(ConfFile f, Ctid id, const Settings& s) {
             c.userns_size = *n;
         }
     }
+    auto words = [](std::string_view v) {
+        std::vector<std::string> out;
+        std::string w;
+        for (char ch : v) {
+            if (ch == ' ') {
+                if (!w.empty()) out.push_back(std::move(w));
+                w.clear();
+            } else {
+                w += ch;
+            }
+        }
+        if (!w.empty()) out.push_back(std::move(w));
+        return out;
+    };
+    if (auto v = f.get("NAMESERVER")) {
+        c.nameservers = words(*v);
+        for (const auto& n : c.nameservers)
+            if (!valid_ip(n)) return fail(fmt::format("{}: NAMESERVER '{}' is not an IPv4 or IPv6 address", where("NAMESERVER"), n));
+    }
+    if (auto v = f.get("SEARCHDOMAIN")) {
+        c.searchdomains = words(*v);
+        for (const auto& d : c.searchdomains)
+            if (!valid_hostname(d)) return fail(fmt::format("{}: SEARCHDOMAIN '{}' is not a valid domain", where("SEARCHDOMAIN"), d));
+    }
+    if (auto v = f.get("DEVICES")) {
+        auto d = parse_device_rules(*v);
+        if (!d) return fail(d.error().wrap(fmt::format("{}: DEVICES", where("DEVICES"))));
+        c.devices = std::move(*d);
+    }
+    if (auto v = f.get("DEVNODES")) {
+        auto d = parse_devnodes(*v);
+        if (!d) return fail(d.error().wrap(fmt::format("{}: DEVNODES", where("DEVNODES"))));
+        c.devnodes = std::move(*d);
+    }
     const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
     for (const auto& r : acct::resources()) {
         if (r.unit == BC_UNIT_NONE) continue;
@@ -154,6 +195,15 @@ Result<> CtConfig::save(const Settings& s) {
     file.set("INIT", init);
     file.set("STOP_SIGNAL", signal_name(stop_signal));
     if (stop_timeout) file.set("STOP_TIMEOUT", std::to_string(stop_timeout));
+    auto join = [](const std::vector<std::string>& v) {
+        std::string out;
+        for (const auto& w : v) out += (out.empty() ? "" : " ") + w;
+        return out;
+    };
+    if (!nameservers.empty() || file.get("NAMESERVER")) file.set("NAMESERVER", join(nameservers));
+    if (!searchdomains.empty() || file.get("SEARCHDOMAIN")) file.set("SEARCHDOMAIN", join(searchdomains));
+    if (!devices.empty() || file.get("DEVICES")) file.set("DEVICES", format_device_rules(devices));
+    if (!devnodes.empty() || file.get("DEVNODES")) file.set("DEVNODES", format_devnodes(devnodes));
     file.set("USERNS", userns ? "yes" : "no");
     if (userns) {
         file.set("USERNS_BASE", std::to_string(userns_base));

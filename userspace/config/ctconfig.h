@@ -8,6 +8,7 @@
 #include "beancounter_abi.h"
 #include "config/conffile.h"
 #include "config/ctid.h"
+#include "config/devices.h"
 #include "config/limits.h"
 #include "config/settings.h"
 
@@ -28,6 +29,13 @@ struct CtConfig {
     bool userns = false;
     std::uint32_t userns_base = 0;
     std::uint32_t userns_size = 0;
+    // Resolver of the container (NAMESERVER, SEARCHDOMAIN: space-separated, as vzctl's).
+    std::vector<std::string> nameservers;
+    std::vector<std::string> searchdomains;
+    // Device grants beyond the defaults (DEVICES; "none" rules revoke a default) and host
+    // device nodes shown in the container's /dev (DEVNODES).
+    std::vector<DeviceRule> devices;
+    std::vector<DevNode> devnodes;
     std::array<std::optional<Limit>, BC_RES_COUNT> limits{};  // from NUMPROC="b:l" etc.
     ConfFile file;            // the text as read, for saving back with comments
 
@@ -41,6 +49,8 @@ struct CtConfig {
 // Host names as in RFC 1123: labels of [A-Za-z0-9-], not starting or ending with '-', 1-63
 // characters each, 253 in all.
 bool valid_hostname(std::string_view h);
+// An IPv4 or IPv6 address (no prefix).
+bool valid_ip(std::string_view a);
 // Template names: [a-z0-9][a-z0-9._-]*, at most 64 characters.
 bool valid_template_name(std::string_view t);
 // Signal by name ("TERM", "SIGTERM", "RTMIN+3") or number.

@@ -10,6 +10,8 @@
 
 #include "bpf/accounting.h"
 #include "container/archive.h"
+#include "container/devctl.h"
+#include "container/identity.h"
 #include "container/idmap.h"
 #include "container/lock.h"
 #include "container/runtime.h"
@@ -174,6 +176,11 @@ Result<> Manager::start_locked(Ctid id) {
             limits[i].limit = l.limit;
         }
         if (auto r = acct->register_ct(*cgid, id, &limits); !r) return undo(r.error());
+        // The device allowlist is on before init exists: nothing in the container ever
+        // opens a device the list does not name.
+        auto rules = effective_device_rules(ct);
+        if (!rules) return undo(rules.error());
+        if (auto r = acct->set_devices(*cgid, *rules); !r) return undo(r.error());
     }
 
     SpawnRequest req;
@@ -254,6 +261,59 @@ Result<> Manager::destroy(Ctid id) {
     if (::unlink(s_.ct_conf_path(id).c_str()) < 0 && errno != ENOENT)
         return fail_sys(fmt::format("removing {}", s_.ct_conf_path(id)));
     lock.remove();
+    return {};
+}
+
+Result<> Manager::set(Ctid id, const SetOptions& o) {
+    auto lock = BC_TRY(CtLock::acquire(s_, id));
+    auto st = BC_TRY(status(id));
+    if (!st.config) {
+        if (!st.config_error.empty()) return fail(Error{EINVAL, st.config_error});
+        return fail(Error{ENOENT, fmt::format("container {} does not exist", id)});
+    }
+    if (!st.running && !o.save)
+        return fail(Error{ESRCH, fmt::format("container {} is not running; use --save to change its configuration", id)});
+    const CtConfig& old = *st.config;
+    CtConfig ct = old;
+    if (o.hostname) ct.hostname = *o.hostname;
+    if (o.nameservers) ct.nameservers = *o.nameservers;
+    if (o.searchdomains) ct.searchdomains = *o.searchdomains;
+    merge_device_rules(ct.devices, o.devices);
+    merge_devnodes(ct.devnodes, o.devnodes);
+    // Everything is checked before anything changes: the nodes exist on the host.
+    auto rules = BC_TRY(effective_device_rules(ct));
+
+    if (st.running) {
+        auto cg = ct_cgroup(l_, s_, id);
+        const std::uint64_t cgid = BC_TRY(cg.id());
+        auto acct = BC_TRY(bpf::Accounting::open(s_.bpf_dir));
+        if (!acct) return fail(fmt::format("container {}: its accounting programs are not loaded", id));
+        const bool devices_changed = !o.devices.empty() || !o.devnodes.empty();
+        const bool identity = o.hostname || o.nameservers || o.searchdomains;
+        // Devices: the new list, then the nodes. A failure puts the old list and nodes back.
+        if (devices_changed) {
+            BC_TRYV(acct->set_devices(cgid, rules));
+            std::vector<DevNode> add;
+            std::vector<std::string> remove;
+            for (const auto& n : o.devnodes) (n.access ? add.push_back(n) : remove.push_back(n.name));
+            auto init = BC_TRY(find_init(s_, id));
+            auto placed = init ? apply_devnodes_live(ct, init->pid, add, remove) : fail("its init is gone");
+            if (!placed) {
+                std::vector<std::string> added;
+                for (const auto& n : add) added.push_back(n.name);
+                if (init) (void)apply_devnodes_live(ct, init->pid, {}, added);
+                if (auto back = effective_device_rules(old); back) (void)acct->set_devices(cgid, *back);
+                return std::unexpected(placed.error());
+            }
+        }
+        if (identity) {
+            if (auto r = apply_identity_live(s_, ct, o.hostname.has_value(), o.nameservers || o.searchdomains); !r) {
+                (void)apply_identity_live(s_, old, o.hostname.has_value(), o.nameservers || o.searchdomains);
+                return r;
+            }
+        }
+    }
+    if (o.save) BC_TRYV(ct.save(s_));
     return {};
 }
 

@@ -2,10 +2,12 @@
 // the container's lock, works in checked steps, and undoes its own steps when one fails.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "cgroup/layout.h"
+#include "config/devices.h"
 #include "config/settings.h"
 #include "container/state.h"
 #include "core/error.h"
@@ -17,6 +19,14 @@ struct CreateOptions {
     std::string hostname;     // empty: ct<CTID>
     // false: no user namespace, the container's root is the host's root (warned about).
     bool userns = true;
+};
+// `set`: what changes. Unset fields stay as they are.
+struct SetOptions {
+    std::optional<std::string> hostname;
+    std::optional<std::vector<std::string>> nameservers, searchdomains;
+    std::vector<DeviceRule> devices;   // merged into DEVICES ("none" revokes)
+    std::vector<DevNode> devnodes;     // merged into DEVNODES ("none" removes)
+    bool save = false;                 // write the config too (else: the running container only)
 };
 struct StopOptions {
     bool fast = false;        // SIGKILL at once
@@ -33,6 +43,8 @@ public:
     Result<> stop(Ctid id, const StopOptions& o);
     Result<> restart(Ctid id, const StopOptions& o);
     Result<> destroy(Ctid id);
+    // Applies to the running container at once (all or nothing), and saves with o.save.
+    Result<> set(Ctid id, const SetOptions& o);
     Result<> mount(Ctid id);
     Result<> umount(Ctid id);
     Result<CtStatus> status(Ctid id) const;

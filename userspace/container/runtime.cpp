@@ -21,7 +21,9 @@
 #include <cstring>
 #include <fmt/format.h>
 
+#include "container/devctl.h"
 #include "container/hardening.h"
+#include "container/identity.h"
 #include "core/fd.h"
 #include "core/fs.h"
 #include "core/log.h"
@@ -41,6 +43,7 @@ struct HostMounts {
     Fd root;                          // VE_ROOT, recursively
     Fd dev[std::size(kDevices)];      // the host's device nodes
     Fd ubc;                           // the pinned user_beancounters file, read-only
+    std::vector<Fd> devnodes;         // DEVNODES, in the config's order
 };
 
 // A failure inside the child: the step's name and errno.
@@ -89,7 +92,7 @@ Step attach_tree(int tree, int dirfd, const char* name, bool dir) {
     return {};
 }
 
-Step setup_dev(int rootfd, const HostMounts& host) {
+Step setup_dev(const SpawnRequest& req, int rootfd, const HostMounts& host) {
     if (auto r = mount_at(rootfd, "dev", "tmpfs", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=65536k,nr_inodes=4096"); !r)
         return r;
     Fd dev(open_in_root(rootfd, "dev", O_PATH | O_DIRECTORY));
@@ -112,6 +115,11 @@ Step setup_dev(int rootfd, const HostMounts& host) {
                  {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"}};
     for (const auto& l : links)
         if (::symlinkat(l.target, dev.get(), l.name) < 0) return step_fail(fmt::format("creating /dev/{}", l.name));
+    for (size_t i = 0; i < host.devnodes.size(); ++i) {
+        const char* what = "";
+        if (int e = place_devnode(dev.get(), req.ct->devnodes[i].name, host.devnodes[i].get(), &what))
+            return step_fail(fmt::format("/dev/{}: {}", req.ct->devnodes[i].name, what), e);
+    }
     if (host.ubc) {
         // The container's own beancounters, where its init leaves them alone (systemd keeps a
         // /dev that is mounted already; it mounts its own /run and /tmp). Made read-only by
@@ -229,7 +237,7 @@ Step child_setup(const SpawnRequest& req, const HostMounts& host, int sync_fd, i
     if (auto r = mount_at(rootfd, "proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr); !r) return r;
     if (auto r = mount_at(rootfd, "sys", "sysfs", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr); !r)
         return r;
-    if (auto r = setup_dev(rootfd, host); !r) return r;
+    if (auto r = setup_dev(req, rootfd, host); !r) return r;
     if (auto r = mask_kernel_files(rootfd); !r) return r;
 
     // pivot_root, not chroot: the old root is detached and unreachable afterwards.
@@ -238,15 +246,9 @@ Step child_setup(const SpawnRequest& req, const HostMounts& host, int sync_fd, i
     if (::umount2(".", MNT_DETACH) < 0) return step_fail("detaching the old root");
     if (::chdir("/") < 0) return step_fail("chdir /");
 
-    const std::string& h = req.ct->hostname;
-    if (::sethostname(h.data(), h.size()) < 0) return step_fail("setting the host name");
-    // Distribution inits (systemd) set the host name from /etc/hostname. Written after the
-    // pivot, so a symlink in the container's /etc can only point inside the container.
-    if (struct stat st; ::lstat("/etc", &st) == 0 && S_ISDIR(st.st_mode)) {
-        Fd f(::open("/etc/hostname", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
-        std::string line = h + "\n";
-        if (!f || ::write(f.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size()))
-            return step_fail("writing /etc/hostname");
+    {
+        const char* what = "";
+        if (int e = write_identity(*req.ct, true, true, &what)) return step_fail(what, e);
     }
     if (auto r = loopback_up(); !r) return r;
 
@@ -299,6 +301,7 @@ Result<HostMounts> host_mounts(const SpawnRequest& req) {
     HostMounts m;
     m.root = BC_TRY(clone_tree(req.rootfs, true));
     for (size_t i = 0; i < std::size(kDevices); ++i) m.dev[i] = BC_TRY(clone_tree(fmt::format("/dev/{}", kDevices[i]), false));
+    for (const auto& n : req.ct->devnodes) m.devnodes.push_back(BC_TRY(devnode_tree(*req.ct, n)));
     if (!req.ubc_file.empty()) {
         m.ubc = BC_TRY(clone_tree(req.ubc_file, false));
         struct mount_attr attr{};

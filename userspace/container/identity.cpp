@@ -1,0 +1,86 @@
+#include "container/identity.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fmt/format.h>
+
+#include "container/state.h"
+#include "core/fd.h"
+#include "core/proc.h"
+
+namespace bc::container {
+
+namespace {
+bool write_all(int fd, const std::string& s) { return ::write(fd, s.data(), s.size()) == static_cast<ssize_t>(s.size()); }
+}  // namespace
+
+int write_identity(const CtConfig& ct, bool hostname, bool resolver, const char** what) {
+    struct stat st;
+    const bool have_etc = ::lstat("/etc", &st) == 0 && S_ISDIR(st.st_mode);
+    if (hostname) {
+        const std::string& h = ct.hostname;
+        if (::sethostname(h.data(), h.size()) < 0) return *what = "setting the host name", errno;
+        // Distribution inits (systemd) set the host name from /etc/hostname.
+        if (have_etc) {
+            Fd f(::open("/etc/hostname", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
+            if (!f || !write_all(f.get(), h + "\n")) return *what = "writing /etc/hostname", errno;
+        }
+    }
+    if (resolver && have_etc && (!ct.nameservers.empty() || !ct.searchdomains.empty())) {
+        std::string text = "# Written by beancounter from NAMESERVER and SEARCHDOMAIN of the container's config.\n";
+        if (!ct.searchdomains.empty()) {
+            text += "search";
+            for (const auto& d : ct.searchdomains) text += " " + d;
+            text += "\n";
+        }
+        for (const auto& n : ct.nameservers) text += "nameserver " + n + "\n";
+        // A new file renamed over the old one: a symlink there (a resolver's stub) is
+        // replaced, not followed.
+        const char* tmp = "/etc/.resolv.conf.beancounter";
+        ::unlink(tmp);
+        Fd f(::open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+        if (!f || !write_all(f.get(), text) || ::fsync(f.get()) < 0) return *what = "writing /etc/resolv.conf", errno;
+        if (::rename(tmp, "/etc/resolv.conf") < 0) return *what = "replacing /etc/resolv.conf", errno;
+    }
+    return 0;
+}
+
+Result<> apply_identity_live(const Settings& s, const CtConfig& ct, bool hostname, bool resolver) {
+    auto init = BC_TRY(find_init(s, ct.id));
+    if (!init) return fail(fmt::format("container {} is not running", ct.id));
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) < 0) return fail_sys("pipe");
+    Fd rd(p[0]), wr(p[1]);
+    auto child = BC_TRY(proc::clone_process(0));
+    if (child.pid == 0) {
+        rd.reset();
+        const char* what = "joining the container";
+        int err = 0;
+        const int ns = CLONE_NEWNS | CLONE_NEWUTS | (ct.userns ? CLONE_NEWUSER : 0);
+        if (::setns(init->pidfd.get(), ns) < 0)
+            err = errno;
+        else if (ct.userns && (::setgroups(0, nullptr) < 0 || ::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0))
+            what = "becoming the container's root", err = errno;
+        if (!err && ::chdir("/") < 0) err = errno;
+        if (!err) err = write_identity(ct, hostname, resolver, &what);
+        std::string msg = err ? fmt::format("{}: {}", what, std::strerror(err)) : std::string();
+        (void)!::write(wr.get(), msg.data(), msg.size());
+        ::_exit(err ? 1 : 0);
+    }
+    wr.reset();
+    char buf[256];
+    ssize_t n;
+    do n = ::read(rd.get(), buf, sizeof buf);
+    while (n < 0 && errno == EINTR);
+    int code = proc::wait_exit_code(child.pid).value_or(1);
+    if (n > 0) return fail(fmt::format("container {}: {}", ct.id, std::string_view(buf, static_cast<size_t>(n))));
+    if (code != 0) return fail(fmt::format("container {}: changing its host name or resolver failed", ct.id));
+    return {};
+}
+
+}  // namespace bc::container

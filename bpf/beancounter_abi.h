@@ -113,13 +113,25 @@ struct bc_dev_key {
 /* Rules of all containers together. */
 #define BC_MAX_DEV_RULES 65536
 
+/* Key of the pinned hash "bc_net_addrs": an address a container may send from, on the host
+ * side of its veth. The value is the address's prefix length as configured in the
+ * container: the map is also the record of a running container's addresses. */
+struct bc_net_addr_key {
+	__u32 ifindex; /* the host-side veth */
+	__u32 family;  /* 4 or 6 */
+	__u8 addr[16]; /* IPv4 in the first 4 bytes */
+};
+#define BC_MAX_NET_ADDRS 65536
+
 #ifdef __cplusplus
+static_assert(sizeof(struct bc_net_addr_key) == 24, "bc_net_addr_key ABI");
 static_assert(sizeof(struct bc_dev_key) == 24, "bc_dev_key ABI");
 static_assert(sizeof(struct bc_counter) == 40, "bc_counter ABI");
 static_assert(sizeof(struct bc_ct_counters) == 16 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
 static_assert(sizeof(struct bc_meta) == 16, "bc_meta ABI");
 static_assert(sizeof(struct bc_traffic) == 56, "bc_traffic ABI");
 #else
+_Static_assert(sizeof(struct bc_net_addr_key) == 24, "bc_net_addr_key ABI");
 _Static_assert(sizeof(struct bc_dev_key) == 24, "bc_dev_key ABI");
 _Static_assert(sizeof(struct bc_counter) == 40, "bc_counter ABI");
 _Static_assert(sizeof(struct bc_ct_counters) == 16 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");

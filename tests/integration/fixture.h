@@ -51,6 +51,7 @@ protected:
         for (unsigned id : ids_) {
             beanctl({"stop", std::to_string(id), "--fast"});
             beanctl({"destroy", std::to_string(id)});
+            EXPECT_FALSE(std::filesystem::exists(fmt::format("/sys/class/net/bc{}", id))) << "veth left: bc" << id;
         }
         expect_nothing_left();
     }

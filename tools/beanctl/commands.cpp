@@ -133,6 +133,8 @@ int cmd_set(Context& ctx, const std::string& name, std::vector<std::string> args
         "searchdomain", po::value<strings>()->composing(), "a search domain for /etc/resolv.conf (repeatable; 'none' clears)")(
         "devices", po::value<strings>()->composing(),
         "grant or revoke a device: c|b:MAJOR:MINOR:[r][w][m] or ...:none; MINOR may be * (repeatable)")(
+        "ipadd", po::value<strings>()->composing(), "add an address ADDR[/PREFIX], IPv4 or IPv6 (repeatable)")(
+        "ipdel", po::value<strings>()->composing(), "remove an address, or 'all' (repeatable)")(
         "devnodes", po::value<strings>()->composing(),
         "show the host's /dev/NAME inside and grant it: NAME:r|w|rw, or NAME:none to remove (repeatable)");
     po::variables_map vm;
@@ -166,7 +168,24 @@ int cmd_set(Context& ctx, const std::string& name, std::vector<std::string> args
             if (!r) throw UsageError{r.error().msg};
             so.devnodes.push_back(*r);
         }
-    if (!so.hostname && !so.nameservers && !so.searchdomains && so.devices.empty() && so.devnodes.empty())
+    if (vm.count("ipadd"))
+        for (const auto& a : vm["ipadd"].as<strings>()) {
+            auto r = bc::parse_ip(a);
+            if (!r) throw UsageError{r.error().msg};
+            so.ipadd.push_back(*r);
+        }
+    if (vm.count("ipdel"))
+        for (const auto& a : vm["ipdel"].as<strings>()) {
+            if (a == "all") {
+                so.ipdel_all = true;
+                continue;
+            }
+            auto r = bc::parse_ip(a);
+            if (!r) throw UsageError{r.error().msg};
+            so.ipdel.push_back(*r);
+        }
+    if (!so.hostname && !so.nameservers && !so.searchdomains && so.devices.empty() && so.devnodes.empty() && so.ipadd.empty() &&
+        so.ipdel.empty() && !so.ipdel_all)
         throw UsageError{"nothing to set"};
     auto m = manager(ctx);
     if (auto r = m.set(id, so); !r) return report(r.error());
@@ -498,7 +517,8 @@ const std::vector<Command>& commands() {
         {"ubc", "[CTID...] [-a] [--json]",
          "print beancounters in the format of OpenVZ's /proc/user_beancounters (default: every running container)",
          cmd_ubc},
-        {"set", "CTID [--hostname H] [--nameserver IP]... [--devices RULE]... [--devnodes NAME:ACCESS]... [--save]",
+        {"set", "CTID [--ipadd A[/P]]... [--ipdel A|all]... [--hostname H] [--nameserver IP]... [--devices RULE]... "
+                "[--devnodes NAME:ACCESS]... [--save]",
          "change a container's settings, live if it runs", cmd_set},
         {"destroy", "CTID", "remove a stopped container (alias: delete)", cmd_destroy},
         {"mount", "CTID", "mount a container's private area on its root", cmd_mount},

@@ -115,7 +115,7 @@ std::string field_value(const ListField& f, const bc::container::CtStatus& st, c
     const std::string& n = f.name;
     if (n == "ctid") return std::to_string(st.id);
     if (n == "status") return status_word(st);
-    if (n == "ip") return "-";
+    if (n == "ip") return st.config && !st.config->ips.empty() ? bc::format_ips(st.config->ips) : "-";
     if (n == "hostname") return st.hostname.empty() ? "-" : st.hostname;
     if (n == "ostemplate") return st.ostemplate.empty() ? "-" : st.ostemplate;
     if (n == "init_pid") return st.running ? std::to_string(st.init_pid) : "-";
@@ -142,7 +142,12 @@ nlohmann::json field_json(const ListField& f, const bc::container::CtStatus& st,
     const std::string& n = f.name;
     if (n == "ctid") return st.id;
     if (n == "init_pid") return st.running ? json(st.init_pid) : json(nullptr);
-    if (n == "ip") return json::array();
+    if (n == "ip") {
+        json a = json::array();
+        if (st.config)
+            for (const auto& ip : st.config->ips) a.push_back(ip.text());
+        return a;
+    }
     return field_value(f, st, b);
 }
 

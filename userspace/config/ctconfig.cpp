@@ -153,6 +153,11 @@ Result<CtConfig> CtConfig::from_file(ConfFile f, Ctid id, const Settings& s) {
         for (const auto& d : c.searchdomains)
             if (!valid_hostname(d)) return fail(fmt::format("{}: SEARCHDOMAIN '{}' is not a valid domain", where("SEARCHDOMAIN"), d));
     }
+    if (auto v = f.get("IP_ADDRESS")) {
+        auto ips = parse_ips(*v);
+        if (!ips) return fail(ips.error().wrap(fmt::format("{}: IP_ADDRESS", where("IP_ADDRESS"))));
+        c.ips = std::move(*ips);
+    }
     if (auto v = f.get("DEVICES")) {
         auto d = parse_device_rules(*v);
         if (!d) return fail(d.error().wrap(fmt::format("{}: DEVICES", where("DEVICES"))));
@@ -200,6 +205,7 @@ Result<> CtConfig::save(const Settings& s) {
         for (const auto& w : v) out += (out.empty() ? "" : " ") + w;
         return out;
     };
+    if (!ips.empty() || file.get("IP_ADDRESS")) file.set("IP_ADDRESS", format_ips(ips));
     if (!nameservers.empty() || file.get("NAMESERVER")) file.set("NAMESERVER", join(nameservers));
     if (!searchdomains.empty() || file.get("SEARCHDOMAIN")) file.set("SEARCHDOMAIN", join(searchdomains));
     if (!devices.empty() || file.get("DEVICES")) file.set("DEVICES", format_device_rules(devices));

@@ -9,6 +9,7 @@
 #include "config/conffile.h"
 #include "config/ctid.h"
 #include "config/devices.h"
+#include "config/ipaddr.h"
 #include "config/limits.h"
 #include "config/settings.h"
 
@@ -29,6 +30,8 @@ struct CtConfig {
     bool userns = false;
     std::uint32_t userns_base = 0;
     std::uint32_t userns_size = 0;
+    // Addresses in routed mode (IP_ADDRESS, space-separated, as vzctl's).
+    std::vector<IpAddr> ips;
     // Resolver of the container (NAMESERVER, SEARCHDOMAIN: space-separated, as vzctl's).
     std::vector<std::string> nameservers;
     std::vector<std::string> searchdomains;

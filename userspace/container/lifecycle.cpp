@@ -12,6 +12,7 @@
 #include "container/archive.h"
 #include "container/devctl.h"
 #include "container/identity.h"
+#include "net/ctnet.h"
 #include "container/idmap.h"
 #include "container/lock.h"
 #include "container/runtime.h"
@@ -117,6 +118,7 @@ Result<> Manager::teardown(Ctid id, const std::string& ve_root, bool skip_umount
         else if (*acct)
             BC_TRYV((*acct)->unregister_cgroup(*cgid));
     }
+    BC_TRYV(net::teardown(s_, id));
     BC_TRYV(cg.remove());
     if (!skip_umount) BC_TRYV(umount_root(ve_root));
     remove_init_record(s_, id);
@@ -151,6 +153,7 @@ Result<> Manager::start_locked(Ctid id) {
     const bool mounted_now = BC_TRY(mount_root(ct));
     auto undo = [&](Error e) -> Result<> {
         if (auto r = cg.kill_all(); !r) log::warn("cleaning up: {}", r.error().msg);
+        if (auto r = net::teardown(s_, id); !r) log::warn("cleaning up: {}", r.error().msg);
         if (auto cgid = cg.id(); cgid)
             if (auto acct = bpf::Accounting::open(s_.bpf_dir); acct && *acct) (void)(*acct)->unregister_cgroup(*cgid);
         if (auto r = cg.remove(); !r) log::warn("cleaning up: {}", r.error().msg);
@@ -189,6 +192,10 @@ Result<> Manager::start_locked(Ctid id) {
     req.rootfs = ct.ve_root;
     req.console_log = console_log_path(s_, id);
     req.ubc_file = s_.bpf_dir + "/user_beancounters";
+    req.on_placed = [&](pid_t pid) -> Result<> {
+        if (auto r = net::setup(s_, ct, pid); !r) return std::unexpected(r.error().wrap("setting up the network"));
+        return {};
+    };
     req.on_spawned = [&](pid_t pid) -> Result<> {
         auto t = BC_TRY(proc::start_time(pid));
         return write_init_record(s_, id, InitRecord{pid, t});
@@ -280,6 +287,47 @@ Result<> Manager::set(Ctid id, const SetOptions& o) {
     if (o.searchdomains) ct.searchdomains = *o.searchdomains;
     merge_device_rules(ct.devices, o.devices);
     merge_devnodes(ct.devnodes, o.devnodes);
+    std::vector<IpAddr> ip_removed, ip_added;
+    for (const auto& a : old.ips) {
+        bool gone = o.ipdel_all || std::any_of(o.ipdel.begin(), o.ipdel.end(), [&](const IpAddr& d) { return d.same_address(a); }) ||
+                    std::any_of(o.ipadd.begin(), o.ipadd.end(), [&](const IpAddr& d) { return d.same_address(a) && d != a; });
+        if (gone) ip_removed.push_back(a);
+    }
+    // What the running container has now may differ from its config (unsaved changes):
+    // live changes are computed from that.
+    std::vector<IpAddr> live, live_removed, live_added;
+    if (st.running) live = BC_TRY(net::live_addresses(s_, id));
+    for (const auto& a : live) {
+        bool gone = o.ipdel_all || std::any_of(o.ipdel.begin(), o.ipdel.end(), [&](const IpAddr& d) { return d.same_address(a); }) ||
+                    std::any_of(o.ipadd.begin(), o.ipadd.end(), [&](const IpAddr& d) { return d.same_address(a) && d != a; });
+        if (gone) live_removed.push_back(a);
+    }
+    for (const auto& a : o.ipadd)
+        if (std::none_of(live.begin(), live.end(), [&](const IpAddr& b) { return b == a; })) live_added.push_back(a);
+    for (const auto& d : o.ipdel) {
+        auto match = [&](const IpAddr& a) { return a.same_address(d); };
+        if (std::none_of(old.ips.begin(), old.ips.end(), match) && std::none_of(live.begin(), live.end(), match))
+            return fail(Error{ENOENT, fmt::format("container {} has no address {}", id, d.address())});
+    }
+    std::erase_if(ct.ips, [&](const IpAddr& a) {
+        return std::any_of(ip_removed.begin(), ip_removed.end(), [&](const IpAddr& r) { return r == a; });
+    });
+    for (const auto& a : o.ipadd) {
+        if (std::any_of(ct.ips.begin(), ct.ips.end(), [&](const IpAddr& b) { return b == a; })) continue;
+        ct.ips.push_back(a);
+        ip_added.push_back(a);
+    }
+    // An address belongs to one container only.
+    if (!o.ipadd.empty())
+        for (Ctid other : BC_TRY(list_ids())) {
+            if (other == id) continue;
+            auto oc = CtConfig::load(other, s_);
+            if (!oc) continue;
+            for (const auto& a : o.ipadd)
+                for (const auto& b : oc->ips)
+                    if (a.same_address(b))
+                        return fail(Error{EADDRINUSE, fmt::format("address {} is container {}'s already", a.address(), other)});
+        }
     // Everything is checked before anything changes: the nodes exist on the host.
     auto rules = BC_TRY(effective_device_rules(ct));
 
@@ -290,6 +338,21 @@ Result<> Manager::set(Ctid id, const SetOptions& o) {
         if (!acct) return fail(fmt::format("container {}: its accounting programs are not loaded", id));
         const bool devices_changed = !o.devices.empty() || !o.devnodes.empty();
         const bool identity = o.hostname || o.nameservers || o.searchdomains;
+        // Addresses: removals, then additions; a failure puts the old ones back.
+        if (!live_removed.empty() || !live_added.empty()) {
+            auto init = BC_TRY(find_init(s_, id));
+            if (!init) return fail(fmt::format("container {}: its init is gone", id));
+            CtConfig now = old;
+            now.ips = live;
+            std::erase_if(now.ips, [&](const IpAddr& a) { return std::find(live_removed.begin(), live_removed.end(), a) != live_removed.end(); });
+            auto r = net::del_addresses(s_, old, init->pid, live_removed);
+            if (r) r = net::add_addresses(s_, now, init->pid, live_added);
+            if (!r) {
+                (void)net::del_addresses(s_, old, init->pid, live_added);
+                (void)net::add_addresses(s_, now, init->pid, live_removed);
+                return r;
+            }
+        }
         // Devices: the new list, then the nodes. A failure puts the old list and nodes back.
         if (devices_changed) {
             BC_TRYV(acct->set_devices(cgid, rules));

@@ -8,6 +8,7 @@
 
 #include "cgroup/layout.h"
 #include "config/devices.h"
+#include "config/ipaddr.h"
 #include "config/settings.h"
 #include "container/state.h"
 #include "core/error.h"
@@ -26,6 +27,9 @@ struct SetOptions {
     std::optional<std::vector<std::string>> nameservers, searchdomains;
     std::vector<DeviceRule> devices;   // merged into DEVICES ("none" revokes)
     std::vector<DevNode> devnodes;     // merged into DEVNODES ("none" removes)
+    std::vector<IpAddr> ipadd;         // added to IP_ADDRESS (an address there already takes the new prefix)
+    std::vector<IpAddr> ipdel;         // removed from IP_ADDRESS
+    bool ipdel_all = false;
     bool save = false;                 // write the config too (else: the running container only)
 };
 struct StopOptions {

@@ -437,6 +437,8 @@ Result<pid_t> spawn_init(const SpawnRequest& req) {
     if (released) {
         auto placed = cloned->in_cgroup ? bc::cgroup::CtGroup::write_pid(v1_procs, pid) : req.cgroup->attach(pid);
         if (!placed) return abort_child(placed.error().wrap("placing init in its cgroups"));
+        if (req.on_placed)
+            if (auto r = req.on_placed(pid); !r) return abort_child(r.error());
         if (!release('g')) {
             released = false;
             send_errno = errno;

@@ -38,6 +38,9 @@ struct SpawnRequest {
     std::string ubc_file;
     // Set by spawn_init: the seccomp program the child installs last.
     const std::vector<sock_filter>* seccomp = nullptr;
+    // Called in the parent once the child is in its cgroups, before it may exec init (the
+    // container's network is made here).
+    std::function<Result<>(pid_t)> on_placed;
     // Called in the parent with the child's pid before it is released (records the pid).
     std::function<Result<>(pid_t)> on_spawned;
 };

@@ -1,0 +1,225 @@
+#include "net/ctnet.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fmt/format.h>
+
+#include "beancounter_abi.h"
+#include "core/fd.h"
+#include "core/fs.h"
+#include "core/log.h"
+#include "net/rtnl.h"
+#include "netguard.skel.h"
+
+namespace bc::net {
+
+namespace {
+constexpr const char* kCtIfname = "eth0";
+IpAddr gw4() {
+    IpAddr a;
+    a.family = AF_INET;
+    a.bytes[0] = 169;
+    a.bytes[1] = 254;
+    a.bytes[3] = 1;
+    a.prefix = 32;
+    return a;
+}
+IpAddr gw6() {
+    IpAddr a;
+    a.family = AF_INET6;
+    a.bytes[0] = 0xfe;
+    a.bytes[1] = 0x80;
+    a.bytes[15] = 1;
+    a.prefix = 64;
+    return a;
+}
+IpAddr default_route(int family) {
+    IpAddr a;
+    a.family = family;
+    a.prefix = 0;
+    return a;
+}
+IpAddr host_route(const IpAddr& a) {
+    IpAddr r = a;
+    r.prefix = r.full();
+    return r;
+}
+
+Result<> write_sysctl(const std::string& path, const char* value) {
+    if (auto r = fs::write_existing(path, value); !r) return std::unexpected(r.error());
+    return {};
+}
+
+bc_net_addr_key addr_key(int ifindex, const IpAddr& a) {
+    bc_net_addr_key k{};
+    k.ifindex = static_cast<__u32>(ifindex);
+    k.family = a.family == AF_INET ? 4 : 6;
+    std::memcpy(k.addr, a.bytes.data(), a.family == AF_INET ? 4 : 16);
+    return k;
+}
+
+Result<Fd> addr_map(const Settings& s) {
+    int fd = ::bpf_obj_get((s.bpf_dir + "/bc_net_addrs").c_str());
+    if (fd < 0) return fail_sys(fmt::format("opening {}/bc_net_addrs", s.bpf_dir));
+    return Fd(fd);
+}
+
+// Loads the guard (its map pinned by name beside the accounting's) and attaches it to the
+// host side's tc ingress; the filter goes with the link.
+Result<> attach_guard(const Settings& s, int ifindex) {
+    LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = s.bpf_dir.c_str());
+    netguard_bpf* skel = netguard_bpf__open_opts(&opts);
+    if (!skel) return fail_sys(errno, "opening the address guard");
+    struct Destroy {
+        netguard_bpf* s;
+        ~Destroy() { netguard_bpf__destroy(s); }
+    } destroy{skel};
+    if (int err = netguard_bpf__load(skel); err) return fail(Error::sys(-err, "loading the address guard"));
+    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+    if (int err = bpf_tc_hook_create(&hook); err && err != -EEXIST) return fail(Error::sys(-err, "creating the tc hook"));
+    LIBBPF_OPTS(bpf_tc_opts, to, .prog_fd = bpf_program__fd(skel->progs.bc_net_guard));
+    if (int err = bpf_tc_attach(&hook, &to); err) return fail(Error::sys(-err, "attaching the address guard"));
+    return {};
+}
+
+Result<> drop_guard_entries(const Settings& s, int ifindex) {
+    if (!fs::exists(s.bpf_dir + "/bc_net_addrs")) return {};
+    auto m = BC_TRY(addr_map(s));
+    std::vector<bc_net_addr_key> stale;
+    bc_net_addr_key k{}, next{};
+    for (bool first = true; ::bpf_map_get_next_key(m.get(), first ? nullptr : &k, &next) == 0; first = false) {
+        k = next;
+        if (k.ifindex == static_cast<__u32>(ifindex)) stale.push_back(k);
+    }
+    for (auto& e : stale) ::bpf_map_delete_elem(m.get(), &e);
+    return {};
+}
+
+Result<Fd> netns_of(pid_t pid) {
+    Fd fd(::open(fmt::format("/proc/{}/ns/net", pid).c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return fail_sys("opening the container's network namespace");
+    return fd;
+}
+
+// Host side and container side of one address.
+Result<> add_one(const Settings& s, Rtnl& host, Rtnl& inside, int host_if, int ct_if, const IpAddr& a, Ctid id) {
+    auto m = BC_TRY(addr_map(s));
+    bc_net_addr_key k = addr_key(host_if, a);
+    (void)id;
+    __u32 v = a.prefix;
+    if (::bpf_map_update_elem(m.get(), &k, &v, BPF_ANY) < 0) return fail_sys(fmt::format("allowing {} in the guard", a.text()));
+    BC_TRYV(inside.add_addr(ct_if, a, true, true));
+    BC_TRYV(host.add_route(host_if, host_route(a), std::nullopt));
+    return {};
+}
+
+Result<> default_routes(Rtnl& inside, int ct_if, const std::vector<IpAddr>& addrs) {
+    bool v4 = false, v6 = false;
+    for (const auto& a : addrs) (a.family == AF_INET ? v4 : v6) = true;
+    if (v4) BC_TRYV(inside.add_route(ct_if, default_route(AF_INET), gw4()));
+    if (v6) BC_TRYV(inside.add_route(ct_if, default_route(AF_INET6), gw6()));
+    return {};
+}
+}  // namespace
+
+std::string host_ifname(Ctid id) { return fmt::format("bc{}", id); }
+
+Result<std::vector<IpAddr>> live_addresses(const Settings& s, Ctid id) {
+    std::vector<IpAddr> out;
+    auto host = BC_TRY(Rtnl::open());
+    auto idx = BC_TRY(host.ifindex(host_ifname(id)));
+    if (!idx || !fs::exists(s.bpf_dir + "/bc_net_addrs")) return out;
+    auto m = BC_TRY(addr_map(s));
+    bc_net_addr_key k{}, next{};
+    for (bool first = true; ::bpf_map_get_next_key(m.get(), first ? nullptr : &k, &next) == 0; first = false) {
+        k = next;
+        __u32 prefix = 0;
+        if (k.ifindex != static_cast<__u32>(*idx) || ::bpf_map_lookup_elem(m.get(), &k, &prefix) < 0) continue;
+        IpAddr a;
+        a.family = k.family == 4 ? AF_INET : AF_INET6;
+        std::memcpy(a.bytes.data(), k.addr, k.family == 4 ? 4 : 16);
+        a.prefix = prefix;
+        out.push_back(a);
+    }
+    return out;
+}
+
+Result<> setup(const Settings& s, const CtConfig& ct, pid_t init_pid) {
+    const std::string name = host_ifname(ct.id);
+    auto ns = BC_TRY(netns_of(init_pid));
+    auto host = BC_TRY(Rtnl::open());
+    if (auto stale = BC_TRY(host.ifindex(name))) {
+        log::info("removing a leftover {}", name);
+        BC_TRYV(drop_guard_entries(s, *stale));
+        BC_TRYV(host.del_link(*stale));
+    }
+    BC_TRYV(host.add_veth(name, kCtIfname, ns.get()));
+    auto host_if = BC_TRY(host.ifindex(name));
+    if (!host_if) return fail(fmt::format("{} vanished after it was made", name));
+    // Forward what the container sends (this link only), drop what fails the reverse path
+    // (a source that is not routed back here), answer neighbour discovery for fe80::1.
+    const std::string v4 = "/proc/sys/net/ipv4/conf/" + name, v6 = "/proc/sys/net/ipv6/conf/" + name;
+    BC_TRYV(write_sysctl(v4 + "/forwarding", "1"));
+    BC_TRYV(write_sysctl(v4 + "/rp_filter", "1"));
+    if (fs::exists(v6)) BC_TRYV(write_sysctl(v6 + "/accept_dad", "0"));
+    BC_TRYV(drop_guard_entries(s, *host_if));
+    BC_TRYV(attach_guard(s, *host_if));
+    BC_TRYV(host.add_addr(*host_if, gw4(), false, false, true));
+    if (fs::exists(v6)) BC_TRYV(host.add_addr(*host_if, gw6(), true, true));
+    BC_TRYV(host.set_up(*host_if));
+
+    auto inside = BC_TRY(Rtnl::open_in(ns.get()));
+    auto ct_if = BC_TRY(inside.ifindex(kCtIfname));
+    if (!ct_if) return fail("the container's eth0 is missing");
+    BC_TRYV(inside.set_up(*ct_if));
+    for (const auto& a : ct.ips) BC_TRYV(add_one(s, host, inside, *host_if, *ct_if, a, ct.id));
+    BC_TRYV(default_routes(inside, *ct_if, ct.ips));
+    return {};
+}
+
+Result<> add_addresses(const Settings& s, const CtConfig& ct, pid_t init_pid, const std::vector<IpAddr>& add) {
+    auto ns = BC_TRY(netns_of(init_pid));
+    auto host = BC_TRY(Rtnl::open());
+    auto host_if = BC_TRY(host.ifindex(host_ifname(ct.id)));
+    if (!host_if) return fail(fmt::format("container {} has no {}", ct.id, host_ifname(ct.id)));
+    auto inside = BC_TRY(Rtnl::open_in(ns.get()));
+    auto ct_if = BC_TRY(inside.ifindex(kCtIfname));
+    if (!ct_if) return fail("the container's eth0 is missing");
+    for (const auto& a : add) BC_TRYV(add_one(s, host, inside, *host_if, *ct_if, a, ct.id));
+    std::vector<IpAddr> all = ct.ips;
+    all.insert(all.end(), add.begin(), add.end());
+    return default_routes(inside, *ct_if, all);
+}
+
+Result<> del_addresses(const Settings& s, const CtConfig& ct, pid_t init_pid, const std::vector<IpAddr>& del) {
+    auto ns = BC_TRY(netns_of(init_pid));
+    auto host = BC_TRY(Rtnl::open());
+    auto host_if = BC_TRY(host.ifindex(host_ifname(ct.id)));
+    if (!host_if) return {};
+    auto inside = BC_TRY(Rtnl::open_in(ns.get()));
+    auto ct_if = BC_TRY(inside.ifindex(kCtIfname));
+    auto m = BC_TRY(addr_map(s));
+    for (const auto& a : del) {
+        // Route first: from here on nothing is sent to the container for it.
+        BC_TRYV(host.del_route(*host_if, host_route(a)));
+        if (ct_if) BC_TRYV(inside.del_addr(*ct_if, a));
+        bc_net_addr_key k = addr_key(*host_if, a);
+        ::bpf_map_delete_elem(m.get(), &k);
+    }
+    return {};
+}
+
+Result<> teardown(const Settings& s, Ctid id) {
+    auto host = BC_TRY(Rtnl::open());
+    auto idx = BC_TRY(host.ifindex(host_ifname(id)));
+    if (!idx) return {};
+    BC_TRYV(drop_guard_entries(s, *idx));
+    return host.del_link(*idx);
+}
+
+}  // namespace bc::net

@@ -1,0 +1,36 @@
+// A container's network in routed (venet-like) mode: one veth pair per container, the host
+// side named bc<CTID>, the container's side eth0. The container's addresses are on eth0
+// (no on-link prefix route), its default routes go to the host side (169.254.0.1 and
+// fe80::1, which the host side holds), and the host has one route per container address
+// to bc<CTID>. The host side forwards what the container sends (that link only) and drops
+// what it sends from an address that is not its own (bpf/netguard.bpf.c; and reverse-path
+// filtering for IPv4).
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "config/ctconfig.h"
+#include "config/ipaddr.h"
+#include "config/settings.h"
+#include "core/error.h"
+
+namespace bc::net {
+
+std::string host_ifname(Ctid id);
+
+// At start, before init runs: the veth, addresses and routes on both sides, the guard.
+Result<> setup(const Settings& s, const CtConfig& ct, pid_t init_pid);
+// Live changes of a running container's addresses.
+Result<> add_addresses(const Settings& s, const CtConfig& ct, pid_t init_pid, const std::vector<IpAddr>& add);
+Result<> del_addresses(const Settings& s, const CtConfig& ct, pid_t init_pid, const std::vector<IpAddr>& del);
+// The addresses a running container has now (they may differ from its config after an
+// unsaved `set`); empty when it has no veth.
+Result<std::vector<IpAddr>> live_addresses(const Settings& s, Ctid id);
+// At stop (and after a failed start): the host side (the pair goes with it) and the guard's
+// entries. Nothing there is fine.
+Result<> teardown(const Settings& s, Ctid id);
+
+}  // namespace bc::net

@@ -92,7 +92,7 @@ protected:
         std::filesystem::copy_file(HELPER_DIR "/net", lib() + "/private/" + s + "/net");
         std::vector<std::string> args{"set", s, "--save"};
         for (const auto& ip : ips) args.insert(args.end(), {"--ipadd", ip});
-        EXPECT_EQ(beanctl(args).code, 0);
+        if (!ips.empty()) EXPECT_EQ(beanctl(args).code, 0);
         auto r = beanctl({"start", s});
         EXPECT_EQ(r.code, 0) << r.err;
         return s;
@@ -199,3 +199,18 @@ TEST_F(NetworkTest, IpdelRemovesAddressAndRouteAndStopRemovesTheVeth) {
     EXPECT_FALSE(std::filesystem::exists("/sys/class/net/bc1955"));
     EXPECT_TRUE(host_routes("bc1955").empty());
 }
+
+TEST_F(NetworkTest, FirstAddressOfARunningContainerBringsItsLink) {
+    // Without addresses a container has loopback only.
+    std::string a = start(1956, {});
+    EXPECT_FALSE(std::filesystem::exists("/sys/class/net/bc1956"));
+    EXPECT_EQ(beanctl({"exec", a, "cat", "/proc/net/dev"}).out.find("eth0"), std::string::npos);
+    ASSERT_EQ(beanctl({"set", a, "--ipadd", "10.199.56.1"}).code, 0);
+    EXPECT_TRUE(std::filesystem::exists("/sys/class/net/bc1956"));
+    EXPECT_TRUE(has(host_routes("bc1956"), "10.199.56.1"));
+    std::string in_a = listen(a, 7005);
+    send_udp(AF_INET, "10.199.56.1", 7005, "hello");
+    EXPECT_NE(wait_for(in_a, "hello").find("hello from 169.254.0.1"), std::string::npos) << slurp(in_a);
+    EXPECT_EQ(slurp(etc() + "/ct/1956.conf").find("IP_ADDRESS"), std::string::npos) << "not saved";
+}
+

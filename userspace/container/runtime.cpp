@@ -438,7 +438,15 @@ Result<pid_t> spawn_init(const SpawnRequest& req) {
         auto placed = cloned->in_cgroup ? bc::cgroup::CtGroup::write_pid(v1_procs, pid) : req.cgroup->attach(pid);
         if (!placed) return abort_child(placed.error().wrap("placing init in its cgroups"));
         if (req.on_placed)
-            if (auto r = req.on_placed(pid); !r) return abort_child(r.error());
+            if (auto r = req.on_placed(pid); !r) {
+                // The child may have failed first (its namespaces are gone then): its own
+                // word is the better reason.
+                char why[1024];
+                ssize_t m = ::recv(parent_end.get(), why, sizeof why, MSG_DONTWAIT);
+                if (m > 0)
+                    return abort_child(Error::msg_only(fmt::format("starting init: {}", std::string_view(why, static_cast<size_t>(m)))));
+                return abort_child(r.error());
+            }
         if (!release('g')) {
             released = false;
             send_errno = errno;

@@ -149,10 +149,11 @@ Result<std::vector<IpAddr>> live_addresses(const Settings& s, Ctid id) {
     return out;
 }
 
-Result<> setup(const Settings& s, const CtConfig& ct, pid_t init_pid) {
+namespace {
+// The pair and the host side's settings; returns the two ends' indexes.
+Result<std::pair<int, int>> make_link(const Settings& s, const CtConfig& ct, pid_t init_pid, Rtnl& host, Rtnl& inside) {
     const std::string name = host_ifname(ct.id);
     auto ns = BC_TRY(netns_of(init_pid));
-    auto host = BC_TRY(Rtnl::open());
     if (auto stale = BC_TRY(host.ifindex(name))) {
         log::info("removing a leftover {}", name);
         BC_TRYV(drop_guard_entries(s, *stale));
@@ -172,24 +173,37 @@ Result<> setup(const Settings& s, const CtConfig& ct, pid_t init_pid) {
     BC_TRYV(host.add_addr(*host_if, gw4(), false, false, true));
     if (fs::exists(v6)) BC_TRYV(host.add_addr(*host_if, gw6(), true, true));
     BC_TRYV(host.set_up(*host_if));
-
-    auto inside = BC_TRY(Rtnl::open_in(ns.get()));
     auto ct_if = BC_TRY(inside.ifindex(kCtIfname));
     if (!ct_if) return fail("the container's eth0 is missing");
     BC_TRYV(inside.set_up(*ct_if));
-    for (const auto& a : ct.ips) BC_TRYV(add_one(s, host, inside, *host_if, *ct_if, a, ct.id));
-    BC_TRYV(default_routes(inside, *ct_if, ct.ips));
-    return {};
+    return std::pair{*host_if, *ct_if};
+}
+}  // namespace
+
+Result<> setup(const Settings& s, const CtConfig& ct, pid_t init_pid) {
+    // A container without addresses has loopback only; its link comes with its first address.
+    if (ct.ips.empty()) return {};
+    auto ns = BC_TRY(netns_of(init_pid));
+    auto host = BC_TRY(Rtnl::open());
+    auto inside = BC_TRY(Rtnl::open_in(ns.get()));
+    auto [host_if, ct_if] = BC_TRY(make_link(s, ct, init_pid, host, inside));
+    for (const auto& a : ct.ips) BC_TRYV(add_one(s, host, inside, host_if, ct_if, a, ct.id));
+    return default_routes(inside, ct_if, ct.ips);
 }
 
 Result<> add_addresses(const Settings& s, const CtConfig& ct, pid_t init_pid, const std::vector<IpAddr>& add) {
+    if (add.empty()) return {};
     auto ns = BC_TRY(netns_of(init_pid));
     auto host = BC_TRY(Rtnl::open());
-    auto host_if = BC_TRY(host.ifindex(host_ifname(ct.id)));
-    if (!host_if) return fail(fmt::format("container {} has no {}", ct.id, host_ifname(ct.id)));
     auto inside = BC_TRY(Rtnl::open_in(ns.get()));
+    auto host_if = BC_TRY(host.ifindex(host_ifname(ct.id)));
     auto ct_if = BC_TRY(inside.ifindex(kCtIfname));
-    if (!ct_if) return fail("the container's eth0 is missing");
+    if (!host_if || !ct_if) {
+        // The first address of a container started without any: its link now.
+        auto [h, c] = BC_TRY(make_link(s, ct, init_pid, host, inside));
+        host_if = h;
+        ct_if = c;
+    }
     for (const auto& a : add) BC_TRYV(add_one(s, host, inside, *host_if, *ct_if, a, ct.id));
     std::vector<IpAddr> all = ct.ips;
     all.insert(all.end(), add.begin(), add.end());

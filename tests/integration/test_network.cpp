@@ -92,7 +92,9 @@ protected:
         std::filesystem::copy_file(HELPER_DIR "/net", lib() + "/private/" + s + "/net");
         std::vector<std::string> args{"set", s, "--save"};
         for (const auto& ip : ips) args.insert(args.end(), {"--ipadd", ip});
-        if (!ips.empty()) EXPECT_EQ(beanctl(args).code, 0);
+        if (!ips.empty()) {
+            EXPECT_EQ(beanctl(args).code, 0);
+        }
         auto r = beanctl({"start", s});
         EXPECT_EQ(r.code, 0) << r.err;
         return s;

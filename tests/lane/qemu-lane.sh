@@ -68,7 +68,7 @@ R=$W/initramfs
 rm -rf "$R" && mkdir -p "$R"/{bin,dev,proc,sys,run,tmp,host,newroot,ovl,etc}
 cp "$BUSYBOX" "$R/bin/busybox"
 for a in sh mount umount mkdir modprobe insmod chroot cat echo poweroff sleep grep cut ip tr cp; do ln -s busybox "$R/bin/$a"; done
-MODS="virtio_pci 9pnet_virtio 9p overlay veth bridge dummy"
+MODS="virtio_pci 9pnet_virtio 9p overlay veth bridge dummy sch_ingress cls_bpf"
 MD=$K/root/lib/modules/$KVER
 for m in $MODS; do
   line=$(grep -E "/${m}\.ko(\.xz|\.zst)?:" "$MD/modules.dep" | head -1 || true)

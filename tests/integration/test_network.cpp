@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "fixture.h"
+#include "net/rtnl.h"
 
 using namespace bctest;
 
@@ -216,3 +217,36 @@ TEST_F(NetworkTest, FirstAddressOfARunningContainerBringsItsLink) {
     EXPECT_EQ(slurp(etc() + "/ct/1956.conf").find("IP_ADDRESS"), std::string::npos) << "not saved";
 }
 
+
+TEST_F(NetworkTest, NetdevAddMovesAHostInterfaceInAndBack) {
+    // A dummy interface of the test's own, moved into the container and back.
+    const std::string dummy = fmt::format("bct{}d0", ::getpid() % 100000);
+    auto host = bc::net::Rtnl::open();
+    ASSERT_TRUE(host) << host.error().msg;
+    ASSERT_TRUE(host->add_dummy(dummy));
+    ScopeExit gone([&] {
+        if (auto idx = host->ifindex(dummy); idx && *idx) (void)host->del_link(**idx);
+    });
+    std::string a = start(1957, {});
+    auto r = beanctl({"set", a, "--netdev_add", dummy, "--save"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_FALSE(std::filesystem::exists("/sys/class/net/" + dummy)) << "gone from the host";
+    EXPECT_NE(beanctl({"exec", a, "cat", "/proc/net/dev"}).out.find(dummy + ":"), std::string::npos);
+    EXPECT_NE(slurp(etc() + "/ct/1957.conf").find("NETDEV=\"" + dummy + "\""), std::string::npos);
+    // Stop gives it back (a virtual interface would die with the namespace otherwise), and
+    // start takes it again, from the config.
+    ASSERT_EQ(beanctl({"stop", a}).code, 0);
+    EXPECT_TRUE(std::filesystem::exists("/sys/class/net/" + dummy)) << "returned at stop";
+    ASSERT_EQ(beanctl({"start", a}).code, 0);
+    EXPECT_FALSE(std::filesystem::exists("/sys/class/net/" + dummy));
+    ASSERT_EQ(beanctl({"set", a, "--netdev_del", dummy, "--save"}).code, 0);
+    EXPECT_TRUE(std::filesystem::exists("/sys/class/net/" + dummy));
+    EXPECT_EQ(beanctl({"exec", a, "cat", "/proc/net/dev"}).out.find(dummy + ":"), std::string::npos);
+    // Names that are not a host interface a container may take.
+    EXPECT_EQ(beanctl({"set", a, "--netdev_add", "lo"}).code, 2);
+    EXPECT_EQ(beanctl({"set", a, "--netdev_add", "bc1957"}).code, 2);
+    EXPECT_EQ(beanctl({"set", a, "--netdev_add", "../x"}).code, 2);
+    r = beanctl({"set", a, "--netdev_add", "bctnosuch0"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("the host has no interface bctnosuch0"), std::string::npos) << r.err;
+}

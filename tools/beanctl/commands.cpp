@@ -135,6 +135,8 @@ int cmd_set(Context& ctx, const std::string& name, std::vector<std::string> args
         "grant or revoke a device: c|b:MAJOR:MINOR:[r][w][m] or ...:none; MINOR may be * (repeatable)")(
         "ipadd", po::value<strings>()->composing(), "add an address ADDR[/PREFIX], IPv4 or IPv6 (repeatable)")(
         "ipdel", po::value<strings>()->composing(), "remove an address, or 'all' (repeatable)")(
+        "netdev_add", po::value<strings>()->composing(), "move a host interface into the container (repeatable)")(
+        "netdev_del", po::value<strings>()->composing(), "move an interface back to the host (repeatable)")(
         "devnodes", po::value<strings>()->composing(),
         "show the host's /dev/NAME inside and grant it: NAME:r|w|rw, or NAME:none to remove (repeatable)");
     po::variables_map vm;
@@ -184,8 +186,14 @@ int cmd_set(Context& ctx, const std::string& name, std::vector<std::string> args
             if (!r) throw UsageError{r.error().msg};
             so.ipdel.push_back(*r);
         }
+    for (const char* key : {"netdev_add", "netdev_del"})
+        if (vm.count(key))
+            for (const auto& n : vm[key].as<strings>()) {
+                if (!bc::valid_ifname(n)) throw UsageError{fmt::format("'{}' is not an interface name a container may take", n)};
+                (std::string_view(key) == "netdev_add" ? so.netdev_add : so.netdev_del).push_back(n);
+            }
     if (!so.hostname && !so.nameservers && !so.searchdomains && so.devices.empty() && so.devnodes.empty() && so.ipadd.empty() &&
-        so.ipdel.empty() && !so.ipdel_all)
+        so.ipdel.empty() && !so.ipdel_all && so.netdev_add.empty() && so.netdev_del.empty())
         throw UsageError{"nothing to set"};
     auto m = manager(ctx);
     if (auto r = m.set(id, so); !r) return report(r.error());
@@ -518,7 +526,7 @@ const std::vector<Command>& commands() {
          "print beancounters in the format of OpenVZ's /proc/user_beancounters (default: every running container)",
          cmd_ubc},
         {"set", "CTID [--ipadd A[/P]]... [--ipdel A|all]... [--hostname H] [--nameserver IP]... [--devices RULE]... "
-                "[--devnodes NAME:ACCESS]... [--save]",
+                "[--devnodes NAME:ACCESS]... [--netdev_add IF]... [--netdev_del IF]... [--save]",
          "change a container's settings, live if it runs", cmd_set},
         {"destroy", "CTID", "remove a stopped container (alias: delete)", cmd_destroy},
         {"mount", "CTID", "mount a container's private area on its root", cmd_mount},

@@ -27,6 +27,16 @@ bool valid_hostname(std::string_view h) {
     return true;
 }
 
+bool valid_ifname(std::string_view n) {
+    if (n.empty() || n.size() > 15 || n == "." || n == ".." || n == "lo") return false;
+    for (char c : n)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-')) return false;
+    // bc<digits>: the host side of a container's link.
+    bool ours = n.size() > 2 && n.substr(0, 2) == "bc";
+    for (size_t i = 2; ours && i < n.size(); ++i) ours = std::isdigit(static_cast<unsigned char>(n[i])) != 0;
+    return !ours;
+}
+
 bool valid_ip(std::string_view a) {
     std::string s(a);
     unsigned char buf[16];
@@ -143,6 +153,11 @@ Result<CtConfig> CtConfig::from_file(ConfFile f, Ctid id, const Settings& s) {
         if (!w.empty()) out.push_back(std::move(w));
         return out;
     };
+    if (auto v = f.get("NETDEV")) {
+        c.netdevs = words(*v);
+        for (const auto& n : c.netdevs)
+            if (!valid_ifname(n)) return fail(fmt::format("{}: NETDEV '{}' is not an interface name a container may take", where("NETDEV"), n));
+    }
     if (auto v = f.get("NAMESERVER")) {
         c.nameservers = words(*v);
         for (const auto& n : c.nameservers)
@@ -206,6 +221,7 @@ Result<> CtConfig::save(const Settings& s) {
         return out;
     };
     if (!ips.empty() || file.get("IP_ADDRESS")) file.set("IP_ADDRESS", format_ips(ips));
+    if (!netdevs.empty() || file.get("NETDEV")) file.set("NETDEV", join(netdevs));
     if (!nameservers.empty() || file.get("NAMESERVER")) file.set("NAMESERVER", join(nameservers));
     if (!searchdomains.empty() || file.get("SEARCHDOMAIN")) file.set("SEARCHDOMAIN", join(searchdomains));
     if (!devices.empty() || file.get("DEVICES")) file.set("DEVICES", format_device_rules(devices));

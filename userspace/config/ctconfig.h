@@ -32,6 +32,8 @@ struct CtConfig {
     std::uint32_t userns_size = 0;
     // Addresses in routed mode (IP_ADDRESS, space-separated, as vzctl's).
     std::vector<IpAddr> ips;
+    // Host interfaces moved into the container at start (NETDEV, space-separated names).
+    std::vector<std::string> netdevs;
     // Resolver of the container (NAMESERVER, SEARCHDOMAIN: space-separated, as vzctl's).
     std::vector<std::string> nameservers;
     std::vector<std::string> searchdomains;
@@ -52,6 +54,9 @@ struct CtConfig {
 // Host names as in RFC 1123: labels of [A-Za-z0-9-], not starting or ending with '-', 1-63
 // characters each, 253 in all.
 bool valid_hostname(std::string_view h);
+// A host interface name a container may be given (NETDEV): [A-Za-z0-9_.-], 1-15
+// characters, not "lo" and not a container's link (bc<digits>).
+bool valid_ifname(std::string_view n);
 // An IPv4 or IPv6 address (no prefix).
 bool valid_ip(std::string_view a);
 // Template names: [a-z0-9][a-z0-9._-]*, at most 64 characters.

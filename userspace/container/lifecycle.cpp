@@ -194,7 +194,11 @@ Result<> Manager::start_locked(Ctid id) {
     req.ubc_file = s_.bpf_dir + "/user_beancounters";
     req.on_placed = [&](pid_t pid) -> Result<> {
         if (auto r = net::setup(s_, ct, pid); !r) return std::unexpected(r.error().wrap("setting up the network"));
+        if (auto r = net::move_in(ct, pid, ct.netdevs); !r) return std::unexpected(r.error().wrap("moving NETDEV interfaces in"));
         return {};
+    };
+    req.on_abort = [&](pid_t pid) {
+        if (auto r = net::move_out(ct, pid, ct.netdevs); !r) log::warn("giving NETDEV interfaces back: {}", r.error().msg);
     };
     req.on_spawned = [&](pid_t pid) -> Result<> {
         auto t = BC_TRY(proc::start_time(pid));
@@ -227,6 +231,11 @@ Result<> Manager::stop_locked(Ctid id, const StopOptions& o) {
     if (!st.running && !st.mounted && !cg.exists())
         return fail(Error{ESRCH, fmt::format("container {} is not running", id)});
     if (auto init = BC_TRY(find_init(s_, id))) {
+        // Host interfaces first, while the network namespace exists: virtual ones would be
+        // destroyed with it.
+        if (st.config && !st.config->netdevs.empty())
+            if (auto r = net::move_out(*st.config, init->pid, st.config->netdevs); !r)
+                log::warn("container {}: giving NETDEV interfaces back: {}", id, r.error().msg);
         if (!o.fast) {
             log::debug("sending SIG{} to init of container {}", signal_name(stop_signal), id);
             BC_TRYV(proc::pidfd_signal(init->pidfd, stop_signal));
@@ -287,6 +296,13 @@ Result<> Manager::set(Ctid id, const SetOptions& o) {
     if (o.searchdomains) ct.searchdomains = *o.searchdomains;
     merge_device_rules(ct.devices, o.devices);
     merge_devnodes(ct.devnodes, o.devnodes);
+    for (const auto& n : o.netdev_del) {
+        if (std::find(ct.netdevs.begin(), ct.netdevs.end(), n) == ct.netdevs.end() && !st.running)
+            return fail(Error{ENOENT, fmt::format("container {} has no interface {} in NETDEV", id, n)});
+        std::erase(ct.netdevs, n);
+    }
+    for (const auto& n : o.netdev_add)
+        if (std::find(ct.netdevs.begin(), ct.netdevs.end(), n) == ct.netdevs.end()) ct.netdevs.push_back(n);
     std::vector<IpAddr> ip_removed, ip_added;
     for (const auto& a : old.ips) {
         bool gone = o.ipdel_all || std::any_of(o.ipdel.begin(), o.ipdel.end(), [&](const IpAddr& d) { return d.same_address(a); }) ||
@@ -367,6 +383,15 @@ Result<> Manager::set(Ctid id, const SetOptions& o) {
                 if (init) (void)apply_devnodes_live(ct, init->pid, {}, added);
                 if (auto back = effective_device_rules(old); back) (void)acct->set_devices(cgid, *back);
                 return std::unexpected(placed.error());
+            }
+        }
+        if (!o.netdev_add.empty() || !o.netdev_del.empty()) {
+            auto init = BC_TRY(find_init(s_, id));
+            if (!init) return fail(fmt::format("container {}: its init is gone", id));
+            BC_TRYV(net::move_out(ct, init->pid, o.netdev_del));
+            if (auto r = net::move_in(ct, init->pid, o.netdev_add); !r) {
+                (void)net::move_in(ct, init->pid, o.netdev_del);
+                return r;
             }
         }
         if (identity) {

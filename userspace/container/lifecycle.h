@@ -30,6 +30,8 @@ struct SetOptions {
     std::vector<IpAddr> ipadd;         // added to IP_ADDRESS (an address there already takes the new prefix)
     std::vector<IpAddr> ipdel;         // removed from IP_ADDRESS
     bool ipdel_all = false;
+    std::vector<std::string> netdev_add;  // host interfaces moved in (NETDEV)
+    std::vector<std::string> netdev_del;  // and back to the host
     bool save = false;                 // write the config too (else: the running container only)
 };
 struct StopOptions {

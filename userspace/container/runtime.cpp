@@ -417,6 +417,7 @@ Result<pid_t> spawn_init(const SpawnRequest& req) {
     // waiting on the socket, read below.
     auto release = [&](char step) { return ::send(parent_end.get(), &step, 1, MSG_NOSIGNAL) == 1; };
     auto abort_child = [&](Error e) -> Result<pid_t> {
+        if (req.on_abort) req.on_abort(pid);
         ::kill(pid, SIGKILL);
         (void)proc::wait_exit_code(pid);
         return std::unexpected(std::move(e));

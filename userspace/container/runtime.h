@@ -41,6 +41,9 @@ struct SpawnRequest {
     // Called in the parent once the child is in its cgroups, before it may exec init (the
     // container's network is made here).
     std::function<Result<>(pid_t)> on_placed;
+    // Called in the parent before a child that failed is killed (gives host interfaces back
+    // while its network namespace still exists).
+    std::function<void(pid_t)> on_abort;
     // Called in the parent with the child's pid before it is released (records the pid).
     std::function<Result<>(pid_t)> on_spawned;
 };

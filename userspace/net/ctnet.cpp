@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstring>
 #include <fmt/format.h>
 
@@ -224,6 +225,42 @@ Result<> del_addresses(const Settings& s, const CtConfig& ct, pid_t init_pid, co
         if (ct_if) BC_TRYV(inside.del_addr(*ct_if, a));
         bc_net_addr_key k = addr_key(*host_if, a);
         ::bpf_map_delete_elem(m.get(), &k);
+    }
+    return {};
+}
+
+Result<> move_in(const CtConfig& ct, pid_t init_pid, const std::vector<std::string>& names) {
+    if (names.empty()) return {};
+    auto ns = BC_TRY(netns_of(init_pid));
+    auto host = BC_TRY(Rtnl::open());
+    std::vector<std::string> moved;
+    auto undo = [&](Error e) -> Result<> {
+        if (!moved.empty()) (void)move_out(ct, init_pid, moved);
+        return std::unexpected(std::move(e));
+    };
+    for (const auto& n : names) {
+        auto idx = host.ifindex(n);
+        if (!idx) return undo(idx.error());
+        if (!*idx) return undo(Error{ENODEV, fmt::format("the host has no interface {}", n)});
+        if (auto r = host.move_link(**idx, ns.get()); !r) return undo(r.error());
+        moved.push_back(n);
+    }
+    return {};
+}
+
+Result<> move_out(const CtConfig& ct, pid_t init_pid, const std::vector<std::string>& names) {
+    (void)ct;
+    if (names.empty()) return {};
+    auto ns = BC_TRY(netns_of(init_pid));
+    Fd home(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
+    if (!home) return fail_sys("opening the host's network namespace");
+    auto inside = BC_TRY(Rtnl::open_in(ns.get()));
+    auto host = BC_TRY(Rtnl::open());
+    for (const auto& n : names) {
+        auto idx = BC_TRY(inside.ifindex(n));
+        if (!idx) continue;
+        if (BC_TRY(host.ifindex(n))) return fail(fmt::format("cannot return {} to the host: the host has an interface of that name", n));
+        BC_TRYV(inside.move_link(*idx, home.get()));
     }
     return {};
 }

@@ -106,6 +106,24 @@ Result<> Rtnl::del_link(int ifindex) {
     return {};
 }
 
+Result<> Rtnl::move_link(int ifindex, int netns_fd) {
+    Link l, change{rtnl_link_alloc()};
+    if (int err = rtnl_link_get_kernel(sk_.get(), ifindex, nullptr, &l.p); err < 0) return nl_fail(err, "looking up a link");
+    rtnl_link_set_ns_fd(change.p, netns_fd);
+    if (int err = rtnl_link_change(sk_.get(), l.p, change.p, 0); err < 0)
+        return nl_fail(err, fmt::format("moving {} to another network namespace", rtnl_link_get_name(l.p)));
+    return {};
+}
+
+Result<> Rtnl::add_dummy(const std::string& name) {
+    Link l{rtnl_link_alloc()};
+    rtnl_link_set_name(l.p, name.c_str());
+    if (int err = rtnl_link_set_type(l.p, "dummy"); err < 0) return nl_fail(err, "dummy link type");
+    if (int err = rtnl_link_add(sk_.get(), l.p, NLM_F_CREATE | NLM_F_EXCL); err < 0)
+        return nl_fail(err, fmt::format("creating {}", name));
+    return {};
+}
+
 Result<> Rtnl::add_addr(int ifindex, const IpAddr& a, bool nodad, bool noprefixroute, bool link_scope) {
     Addr ad{rtnl_addr_alloc()};
     NlAddr local{BC_TRY(to_nl(a, true))};

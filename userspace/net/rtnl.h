@@ -26,6 +26,10 @@ public:
     Result<std::optional<int>> ifindex(const std::string& name);
     Result<> set_up(int ifindex);
     Result<> del_link(int ifindex);
+    // Moves a link into the network namespace of netns_fd (keeping its name).
+    Result<> move_link(int ifindex, int netns_fd);
+    // A dummy interface (tests, and admins trying --netdev_add).
+    Result<> add_dummy(const std::string& name);
     // An address on a link. nodad: usable at once (IPv6); noprefixroute: no on-link route
     // for the prefix (every destination goes through the default route).
     Result<> add_addr(int ifindex, const IpAddr& a, bool nodad, bool noprefixroute, bool link_scope = false);

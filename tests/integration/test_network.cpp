@@ -2,6 +2,7 @@
 // container's addresses, a default route inside, and the host side's source guard. All
 // traffic stays between the host side of these veths and the containers' namespaces.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <bpf/libbpf.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -219,13 +220,21 @@ TEST_F(NetworkTest, FirstAddressOfARunningContainerBringsItsLink) {
 
 
 TEST_F(NetworkTest, NetdevAddMovesAHostInterfaceInAndBack) {
-    // A dummy interface of the test's own, moved into the container and back.
-    const std::string dummy = fmt::format("bct{}d0", ::getpid() % 100000);
+    // A dummy interface of the test's own, moved into the container and back. Kernels
+    // without the dummy driver get one end of a veth pair instead (the other stays here).
+    const std::string dummy = fmt::format("bct{}d0", ::getpid() % 100000), peer = fmt::format("bct{}d1", ::getpid() % 100000);
     auto host = bc::net::Rtnl::open();
     ASSERT_TRUE(host) << host.error().msg;
-    ASSERT_TRUE(host->add_dummy(dummy));
+    auto made = host->add_dummy(dummy);
+    if (!made) {
+        int self = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        made = host->add_veth(dummy, peer, self);
+        ::close(self);
+    }
+    ASSERT_TRUE(made) << made.error().msg;
     ScopeExit gone([&] {
-        if (auto idx = host->ifindex(dummy); idx && *idx) (void)host->del_link(**idx);
+        for (const auto& n : {dummy, peer})
+            if (auto idx = host->ifindex(n); idx && *idx) (void)host->del_link(**idx);
     });
     std::string a = start(1957, {});
     auto r = beanctl({"set", a, "--netdev_add", dummy, "--save"});

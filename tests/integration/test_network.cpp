@@ -225,7 +225,7 @@ TEST_F(NetworkTest, NetdevAddMovesAHostInterfaceInAndBack) {
     const std::string dummy = fmt::format("bct{}d0", ::getpid() % 100000), peer = fmt::format("bct{}d1", ::getpid() % 100000);
     auto host = bc::net::Rtnl::open();
     ASSERT_TRUE(host) << host.error().msg;
-    auto made = host->add_dummy(dummy);
+    auto made = host->add_link(dummy, "dummy");
     if (!made) {
         int self = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
         made = host->add_veth(dummy, peer, self);
@@ -258,4 +258,44 @@ TEST_F(NetworkTest, NetdevAddMovesAHostInterfaceInAndBack) {
     r = beanctl({"set", a, "--netdev_add", "bctnosuch0"});
     EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.err.find("the host has no interface bctnosuch0"), std::string::npos) << r.err;
+}
+
+TEST_F(NetworkTest, BridgedInterfaceJoinsAHostBridge) {
+    // A bridge of the test's own with an address: the container, configuring its side
+    // itself, is on that segment.
+    const std::string br = fmt::format("bct{}br", ::getpid() % 100000);
+    auto host = bc::net::Rtnl::open();
+    ASSERT_TRUE(host) << host.error().msg;
+    auto made = host->add_link(br, "bridge");
+    ASSERT_TRUE(made) << made.error().msg;
+    ScopeExit gone([&] {
+        if (auto idx = host->ifindex(br); idx && *idx) (void)host->del_link(**idx);
+    });
+    int br_if = host->ifindex(br).value().value();
+    ASSERT_TRUE(host->add_addr(br_if, bc::parse_ip("10.199.60.254/24").value(), true, false));
+    ASSERT_TRUE(host->set_up(br_if));
+
+    std::string a = start(1958, {});
+    auto r = beanctl({"set", a, "--netif_add", "eth1,02:00:00:00:19:58,,," + br, "--save"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(slurp(etc() + "/ct/1958.conf").find("NETIF=\"ifname=eth1,mac=02:00:00:00:19:58,host_ifname=bc1958.0,bridge=" + br + "\""),
+              std::string::npos)
+        << slurp(etc() + "/ct/1958.conf");
+    EXPECT_EQ(std::filesystem::read_symlink("/sys/class/net/bc1958.0/master").filename(), br);
+    r = beanctl({"exec", a, "sh", "-c", "cat /sys/class/net/eth1/address && ip addr add 10.199.60.1/24 dev eth1"});
+    EXPECT_EQ(r.out, "02:00:00:00:19:58\n") << r.err;
+    std::string in_a = listen(a, 7006);
+    send_udp(AF_INET, "10.199.60.1", 7006, "over-the-bridge");
+    EXPECT_NE(wait_for(in_a, "over-the-bridge").find("over-the-bridge from 10.199.60.254"), std::string::npos) << slurp(in_a);
+    // Restart: made again from the config; removed live; and stop removes the host side.
+    ASSERT_EQ(beanctl({"restart", a}).code, 0);
+    EXPECT_TRUE(std::filesystem::exists("/sys/class/net/bc1958.0"));
+    ASSERT_EQ(beanctl({"set", a, "--netif_del", "eth1", "--save"}).code, 0);
+    EXPECT_FALSE(std::filesystem::exists("/sys/class/net/bc1958.0"));
+    ASSERT_EQ(beanctl({"set", a, "--netif_add", "eth2"}).code, 0);
+    EXPECT_TRUE(std::filesystem::exists("/sys/class/net/bc1958.0")) << "the first free host name";
+    EXPECT_EQ(beanctl({"set", a, "--netif_add", "eth3,,,,bctnosuchbr"}).code, 1);
+    EXPECT_EQ(beanctl({"set", a, "--netif_add", "eth3,zz"}).code, 2);
+    ASSERT_EQ(beanctl({"stop", a}).code, 0);
+    EXPECT_FALSE(std::filesystem::exists("/sys/class/net/bc1958.0"));
 }

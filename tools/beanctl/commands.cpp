@@ -135,6 +135,9 @@ int cmd_set(Context& ctx, const std::string& name, std::vector<std::string> args
         "grant or revoke a device: c|b:MAJOR:MINOR:[r][w][m] or ...:none; MINOR may be * (repeatable)")(
         "ipadd", po::value<strings>()->composing(), "add an address ADDR[/PREFIX], IPv4 or IPv6 (repeatable)")(
         "ipdel", po::value<strings>()->composing(), "remove an address, or 'all' (repeatable)")(
+        "netif_add", po::value<strings>()->composing(),
+        "a bridged veth pair: IFNAME[,MAC[,HOST_IFNAME[,HOST_MAC[,BRIDGE]]]] (repeatable)")(
+        "netif_del", po::value<strings>()->composing(), "remove a bridged veth pair by the container's IFNAME (repeatable)")(
         "netdev_add", po::value<strings>()->composing(), "move a host interface into the container (repeatable)")(
         "netdev_del", po::value<strings>()->composing(), "move an interface back to the host (repeatable)")(
         "devnodes", po::value<strings>()->composing(),
@@ -186,6 +189,13 @@ int cmd_set(Context& ctx, const std::string& name, std::vector<std::string> args
             if (!r) throw UsageError{r.error().msg};
             so.ipdel.push_back(*r);
         }
+    if (vm.count("netif_add"))
+        for (const auto& a : vm["netif_add"].as<strings>()) {
+            auto r = bc::parse_netif_arg(a);
+            if (!r) throw UsageError{r.error().msg};
+            so.netif_add.push_back(*r);
+        }
+    if (vm.count("netif_del")) so.netif_del = vm["netif_del"].as<strings>();
     for (const char* key : {"netdev_add", "netdev_del"})
         if (vm.count(key))
             for (const auto& n : vm[key].as<strings>()) {
@@ -193,7 +203,8 @@ int cmd_set(Context& ctx, const std::string& name, std::vector<std::string> args
                 (std::string_view(key) == "netdev_add" ? so.netdev_add : so.netdev_del).push_back(n);
             }
     if (!so.hostname && !so.nameservers && !so.searchdomains && so.devices.empty() && so.devnodes.empty() && so.ipadd.empty() &&
-        so.ipdel.empty() && !so.ipdel_all && so.netdev_add.empty() && so.netdev_del.empty())
+        so.ipdel.empty() && !so.ipdel_all && so.netdev_add.empty() && so.netdev_del.empty() && so.netif_add.empty() &&
+        so.netif_del.empty())
         throw UsageError{"nothing to set"};
     auto m = manager(ctx);
     if (auto r = m.set(id, so); !r) return report(r.error());
@@ -526,7 +537,8 @@ const std::vector<Command>& commands() {
          "print beancounters in the format of OpenVZ's /proc/user_beancounters (default: every running container)",
          cmd_ubc},
         {"set", "CTID [--ipadd A[/P]]... [--ipdel A|all]... [--hostname H] [--nameserver IP]... [--devices RULE]... "
-                "[--devnodes NAME:ACCESS]... [--netdev_add IF]... [--netdev_del IF]... [--save]",
+                "[--devnodes NAME:ACCESS]... [--netif_add SPEC]... [--netif_del IF]... [--netdev_add IF]... [--netdev_del IF]... "
+                "[--save]",
          "change a container's settings, live if it runs", cmd_set},
         {"destroy", "CTID", "remove a stopped container (alias: delete)", cmd_destroy},
         {"mount", "CTID", "mount a container's private area on its root", cmd_mount},

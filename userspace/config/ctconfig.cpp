@@ -153,6 +153,12 @@ Result<CtConfig> CtConfig::from_file(ConfFile f, Ctid id, const Settings& s) {
         if (!w.empty()) out.push_back(std::move(w));
         return out;
     };
+    if (auto v = f.get("NETIF")) {
+        auto n = parse_netifs(*v);
+        if (!n) return fail(n.error().wrap(fmt::format("{}: NETIF", where("NETIF"))));
+        c.netifs = std::move(*n);
+        name_host_sides(c.netifs, id);
+    }
     if (auto v = f.get("NETDEV")) {
         c.netdevs = words(*v);
         for (const auto& n : c.netdevs)
@@ -221,6 +227,7 @@ Result<> CtConfig::save(const Settings& s) {
         return out;
     };
     if (!ips.empty() || file.get("IP_ADDRESS")) file.set("IP_ADDRESS", format_ips(ips));
+    if (!netifs.empty() || file.get("NETIF")) file.set("NETIF", format_netifs(netifs));
     if (!netdevs.empty() || file.get("NETDEV")) file.set("NETDEV", join(netdevs));
     if (!nameservers.empty() || file.get("NAMESERVER")) file.set("NAMESERVER", join(nameservers));
     if (!searchdomains.empty() || file.get("SEARCHDOMAIN")) file.set("SEARCHDOMAIN", join(searchdomains));

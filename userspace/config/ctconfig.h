@@ -10,6 +10,7 @@
 #include "config/ctid.h"
 #include "config/devices.h"
 #include "config/ipaddr.h"
+#include "config/netif.h"
 #include "config/limits.h"
 #include "config/settings.h"
 
@@ -32,6 +33,8 @@ struct CtConfig {
     std::uint32_t userns_size = 0;
     // Addresses in routed mode (IP_ADDRESS, space-separated, as vzctl's).
     std::vector<IpAddr> ips;
+    // Bridged interfaces (NETIF), each a veth pair made at start.
+    std::vector<NetIf> netifs;
     // Host interfaces moved into the container at start (NETDEV, space-separated names).
     std::vector<std::string> netdevs;
     // Resolver of the container (NAMESERVER, SEARCHDOMAIN: space-separated, as vzctl's).

@@ -118,7 +118,10 @@ Result<> Manager::teardown(Ctid id, const std::string& ve_root, bool skip_umount
         else if (*acct)
             BC_TRYV((*acct)->unregister_cgroup(*cgid));
     }
-    BC_TRYV(net::teardown(s_, id));
+    {
+        auto c = CtConfig::load(id, s_);
+        BC_TRYV(net::teardown(s_, id, c ? c->netifs : std::vector<NetIf>{}));
+    }
     BC_TRYV(cg.remove());
     if (!skip_umount) BC_TRYV(umount_root(ve_root));
     remove_init_record(s_, id);
@@ -153,7 +156,7 @@ Result<> Manager::start_locked(Ctid id) {
     const bool mounted_now = BC_TRY(mount_root(ct));
     auto undo = [&](Error e) -> Result<> {
         if (auto r = cg.kill_all(); !r) log::warn("cleaning up: {}", r.error().msg);
-        if (auto r = net::teardown(s_, id); !r) log::warn("cleaning up: {}", r.error().msg);
+        if (auto r = net::teardown(s_, id, ct.netifs); !r) log::warn("cleaning up: {}", r.error().msg);
         if (auto cgid = cg.id(); cgid)
             if (auto acct = bpf::Accounting::open(s_.bpf_dir); acct && *acct) (void)(*acct)->unregister_cgroup(*cgid);
         if (auto r = cg.remove(); !r) log::warn("cleaning up: {}", r.error().msg);
@@ -194,6 +197,7 @@ Result<> Manager::start_locked(Ctid id) {
     req.ubc_file = s_.bpf_dir + "/user_beancounters";
     req.on_placed = [&](pid_t pid) -> Result<> {
         if (auto r = net::setup(s_, ct, pid); !r) return std::unexpected(r.error().wrap("setting up the network"));
+        if (auto r = net::add_netifs(ct, pid, ct.netifs); !r) return std::unexpected(r.error().wrap("adding NETIF interfaces"));
         if (auto r = net::move_in(ct, pid, ct.netdevs); !r) return std::unexpected(r.error().wrap("moving NETDEV interfaces in"));
         return {};
     };
@@ -303,6 +307,20 @@ Result<> Manager::set(Ctid id, const SetOptions& o) {
     }
     for (const auto& n : o.netdev_add)
         if (std::find(ct.netdevs.begin(), ct.netdevs.end(), n) == ct.netdevs.end()) ct.netdevs.push_back(n);
+    std::vector<NetIf> netif_removed, netif_added;
+    for (const auto& name : o.netif_del) {
+        auto it = std::find_if(ct.netifs.begin(), ct.netifs.end(), [&](const NetIf& n) { return n.ifname == name; });
+        if (it == ct.netifs.end()) return fail(Error{ENOENT, fmt::format("container {} has no NETIF interface {}", id, name)});
+        netif_removed.push_back(*it);
+        ct.netifs.erase(it);
+    }
+    for (const auto& n : o.netif_add) {
+        if (std::any_of(ct.netifs.begin(), ct.netifs.end(), [&](const NetIf& m) { return m.ifname == n.ifname; }))
+            return fail(Error{EEXIST, fmt::format("container {} has a NETIF interface {} already", id, n.ifname)});
+        ct.netifs.push_back(n);
+    }
+    name_host_sides(ct.netifs, id);
+    for (const auto& n : o.netif_add) netif_added.push_back(*std::find_if(ct.netifs.begin(), ct.netifs.end(), [&](const NetIf& m) { return m.ifname == n.ifname; }));
     std::vector<IpAddr> ip_removed, ip_added;
     for (const auto& a : old.ips) {
         bool gone = o.ipdel_all || std::any_of(o.ipdel.begin(), o.ipdel.end(), [&](const IpAddr& d) { return d.same_address(a); }) ||
@@ -383,6 +401,15 @@ Result<> Manager::set(Ctid id, const SetOptions& o) {
                 if (init) (void)apply_devnodes_live(ct, init->pid, {}, added);
                 if (auto back = effective_device_rules(old); back) (void)acct->set_devices(cgid, *back);
                 return std::unexpected(placed.error());
+            }
+        }
+        if (!netif_removed.empty() || !netif_added.empty()) {
+            auto init = BC_TRY(find_init(s_, id));
+            if (!init) return fail(fmt::format("container {}: its init is gone", id));
+            BC_TRYV(net::del_netifs(netif_removed));
+            if (auto r = net::add_netifs(ct, init->pid, netif_added); !r) {
+                (void)net::add_netifs(old, init->pid, netif_removed);
+                return r;
             }
         }
         if (!o.netdev_add.empty() || !o.netdev_del.empty()) {

@@ -9,6 +9,7 @@
 #include "cgroup/layout.h"
 #include "config/devices.h"
 #include "config/ipaddr.h"
+#include "config/netif.h"
 #include "config/settings.h"
 #include "container/state.h"
 #include "core/error.h"
@@ -30,6 +31,8 @@ struct SetOptions {
     std::vector<IpAddr> ipadd;         // added to IP_ADDRESS (an address there already takes the new prefix)
     std::vector<IpAddr> ipdel;         // removed from IP_ADDRESS
     bool ipdel_all = false;
+    std::vector<NetIf> netif_add;          // bridged veth pairs (NETIF)
+    std::vector<std::string> netif_del;    // by the container's interface name
     std::vector<std::string> netdev_add;  // host interfaces moved in (NETDEV)
     std::vector<std::string> netdev_del;  // and back to the host
     bool save = false;                 // write the config too (else: the running container only)

@@ -265,12 +265,62 @@ Result<> move_out(const CtConfig& ct, pid_t init_pid, const std::vector<std::str
     return {};
 }
 
-Result<> teardown(const Settings& s, Ctid id) {
+Result<> add_netifs(const CtConfig& ct, pid_t init_pid, const std::vector<NetIf>& add) {
+    if (add.empty()) return {};
+    auto ns = BC_TRY(netns_of(init_pid));
     auto host = BC_TRY(Rtnl::open());
-    auto idx = BC_TRY(host.ifindex(host_ifname(id)));
-    if (!idx) return {};
-    BC_TRYV(drop_guard_entries(s, *idx));
-    return host.del_link(*idx);
+    auto inside = BC_TRY(Rtnl::open_in(ns.get()));
+    std::vector<NetIf> made;
+    auto undo = [&](Error e) -> Result<> {
+        (void)del_netifs(made);
+        return std::unexpected(std::move(e).wrap(fmt::format("container {}", ct.id)));
+    };
+    for (const auto& n : add) {
+        std::optional<int> bridge;
+        if (!n.bridge.empty()) {
+            auto b = host.ifindex(n.bridge);
+            if (!b) return undo(b.error());
+            if (!*b) return undo(Error{ENODEV, fmt::format("the host has no bridge {}", n.bridge)});
+            bridge = **b;
+        }
+        if (auto inner = inside.ifindex(n.ifname); inner && *inner)
+            return undo(Error{EEXIST, fmt::format("the container has an interface {} already", n.ifname)});
+        if (auto r = host.add_veth(n.host_ifname, n.ifname, ns.get()); !r) return undo(r.error());
+        made.push_back(n);
+        auto h = host.ifindex(n.host_ifname);
+        auto c = inside.ifindex(n.ifname);
+        if (!h || !*h || !c || !*c) return undo(Error{ENODEV, fmt::format("{} vanished after it was made", n.host_ifname)});
+        Result<> r;
+        if (r && !n.host_mac.empty()) r = host.set_mac(**h, n.host_mac);
+        if (r && !n.mac.empty()) r = inside.set_mac(**c, n.mac);
+        if (r && bridge) r = host.set_master(**h, *bridge);
+        if (r) r = host.set_up(**h);
+        if (r) r = inside.set_up(**c);
+        if (!r) return undo(r.error());
+    }
+    return {};
+}
+
+Result<> del_netifs(const std::vector<NetIf>& del) {
+    auto host = BC_TRY(Rtnl::open());
+    for (const auto& n : del)
+        if (auto idx = BC_TRY(host.ifindex(n.host_ifname))) BC_TRYV(host.del_link(*idx));
+    return {};
+}
+
+Result<> teardown(const Settings& s, Ctid id, const std::vector<NetIf>& netifs) {
+    auto host = BC_TRY(Rtnl::open());
+    if (auto idx = BC_TRY(host.ifindex(host_ifname(id)))) {
+        BC_TRYV(drop_guard_entries(s, *idx));
+        BC_TRYV(host.del_link(*idx));
+    }
+    // Bridged host sides: named in the config, or by default bc<CTID>.<n>.
+    std::vector<NetIf> sides = netifs;
+    const std::string prefix = host_ifname(id) + ".";
+    if (auto names = fs::list_dir("/sys/class/net"))
+        for (const auto& n : *names)
+            if (n.starts_with(prefix)) sides.push_back(NetIf{"", "", n, "", ""});
+    return del_netifs(sides);
 }
 
 }  // namespace bc::net

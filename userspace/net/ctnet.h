@@ -14,6 +14,7 @@
 
 #include "config/ctconfig.h"
 #include "config/ipaddr.h"
+#include "config/netif.h"
 #include "config/settings.h"
 #include "core/error.h"
 
@@ -37,8 +38,14 @@ Result<> move_out(const CtConfig& ct, pid_t init_pid, const std::vector<std::str
 // The addresses a running container has now (they may differ from its config after an
 // unsaved `set`); empty when it has no veth.
 Result<std::vector<IpAddr>> live_addresses(const Settings& s, Ctid id);
-// At stop (and after a failed start): the host side (the pair goes with it) and the guard's
-// entries. Nothing there is fine.
-Result<> teardown(const Settings& s, Ctid id);
+// Bridged interfaces (NETIF): a veth pair each, the container's side named as configured
+// (up, no address: the container configures it), the host side up and, with a bridge, its
+// port.
+Result<> add_netifs(const CtConfig& ct, pid_t init_pid, const std::vector<NetIf>& add);
+Result<> del_netifs(const std::vector<NetIf>& del);
+// At stop (and after a failed start): the host sides (each pair goes with its host side)
+// and the guard's entries: bc<CTID>, bc<CTID>.<n>, and the host sides named in `netifs`.
+// Nothing there is fine.
+Result<> teardown(const Settings& s, Ctid id, const std::vector<NetIf>& netifs = {});
 
 }  // namespace bc::net

@@ -115,10 +115,26 @@ Result<> Rtnl::move_link(int ifindex, int netns_fd) {
     return {};
 }
 
-Result<> Rtnl::add_dummy(const std::string& name) {
+Result<> Rtnl::set_mac(int ifindex, const std::string& mac) {
+    Link l, change{rtnl_link_alloc()};
+    if (int err = rtnl_link_get_kernel(sk_.get(), ifindex, nullptr, &l.p); err < 0) return nl_fail(err, "looking up a link");
+    NlAddr a;
+    if (int err = nl_addr_parse(mac.c_str(), AF_LLC, &a.p); err < 0) return nl_fail(err, fmt::format("MAC address {}", mac));
+    rtnl_link_set_addr(change.p, a.p);
+    if (int err = rtnl_link_change(sk_.get(), l.p, change.p, 0); err < 0)
+        return nl_fail(err, fmt::format("setting the MAC address of {}", rtnl_link_get_name(l.p)));
+    return {};
+}
+
+Result<> Rtnl::set_master(int ifindex, int master_ifindex) {
+    if (int err = rtnl_link_enslave_ifindex(sk_.get(), master_ifindex, ifindex); err < 0) return nl_fail(err, "joining the bridge");
+    return {};
+}
+
+Result<> Rtnl::add_link(const std::string& name, const char* type) {
     Link l{rtnl_link_alloc()};
     rtnl_link_set_name(l.p, name.c_str());
-    if (int err = rtnl_link_set_type(l.p, "dummy"); err < 0) return nl_fail(err, "dummy link type");
+    if (int err = rtnl_link_set_type(l.p, type); err < 0) return nl_fail(err, fmt::format("link type {}", type));
     if (int err = rtnl_link_add(sk_.get(), l.p, NLM_F_CREATE | NLM_F_EXCL); err < 0)
         return nl_fail(err, fmt::format("creating {}", name));
     return {};

@@ -28,8 +28,12 @@ public:
     Result<> del_link(int ifindex);
     // Moves a link into the network namespace of netns_fd (keeping its name).
     Result<> move_link(int ifindex, int netns_fd);
-    // A dummy interface (tests, and admins trying --netdev_add).
-    Result<> add_dummy(const std::string& name);
+    // The link's MAC address ("xx:xx:xx:xx:xx:xx").
+    Result<> set_mac(int ifindex, const std::string& mac);
+    // Makes the link a port of a bridge (master_ifindex).
+    Result<> set_master(int ifindex, int master_ifindex);
+    // A link of a type with no options ("dummy", "bridge"): for tests.
+    Result<> add_link(const std::string& name, const char* type);
     // An address on a link. nodad: usable at once (IPv6); noprefixroute: no on-link route
     // for the prefix (every destination goes through the default route).
     Result<> add_addr(int ifindex, const IpAddr& a, bool nodad, bool noprefixroute, bool link_scope = false);

@@ -92,6 +92,12 @@ TEST_F(EscapeTest, NoHostFdOrCwdLeaksIntoExec) {
     ::close(leak);
     EXPECT_EQ(r.code, 0) << r.out << r.err;
     EXPECT_EQ(r.out, "cwd: /\n");
+    // Init holds stdin (/dev/null) and its console log, nothing else of the host's.
+    pid_t init = std::stoi(slurp(run_dir() + "/ct/" + id + "/init"));
+    std::vector<std::string> fds;
+    for (const auto& e : std::filesystem::directory_iterator(fmt::format("/proc/{}/fd", init))) fds.push_back(e.path().filename());
+    std::sort(fds.begin(), fds.end());
+    EXPECT_EQ(fds, (std::vector<std::string>{"0", "1", "2"}));
 }
 
 TEST_F(EscapeTest, ContainersCannotSeeEachOthersIpcOrProcesses) {

@@ -98,19 +98,15 @@ Result<> apply_devnodes_live(const CtConfig& ct, pid_t init_pid, const std::vect
     Fd user(::open(fmt::format("/proc/{}/ns/user", init_pid).c_str(), O_RDONLY | O_CLOEXEC));
     Fd root(::open(fmt::format("/proc/{}/root", init_pid).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!mnt || !root || !user) return fail_sys("opening the container's mount namespace");
-    int p[2];
-    if (::pipe2(p, O_CLOEXEC) < 0) return fail_sys("pipe");
-    Fd rd(p[0]), wr(p[1]);
     // A child joins the container's mount namespace (this process keeps the host's) and
     // works below the container's /dev only, through fds resolved beneath it.
-    auto child = BC_TRY(proc::clone_process(0));
-    if (child.pid == 0) {
-        rd.reset();
+    auto r = proc::in_child([&]() -> std::string {
         const char* what = "joining the mount namespace";
         int err = 0;
-        if (ct.userns && (::setns(user.get(), CLONE_NEWUSER) < 0 || ::setgroups(0, nullptr) < 0 ||
-                          ::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0))
-            what = "becoming the container's root", err = errno;
+        if (ct.userns && ::setns(user.get(), CLONE_NEWUSER) < 0)
+            what = "joining the user namespace", err = errno;
+        else if (ct.userns && (err = proc::become_root()))
+            what = "becoming the container's root";
         if (!err && ::setns(mnt.get(), CLONE_NEWNS) < 0) err = errno;
         Fd dev(err ? -1 : open_beneath(root.get(), "dev", O_PATH | O_DIRECTORY));
         if (!err && !dev) what = "opening /dev", err = errno;
@@ -134,17 +130,9 @@ Result<> apply_devnodes_live(const CtConfig& ct, pid_t init_pid, const std::vect
             if ((err = drop(add[i].name))) what = "replacing a node";
             if (!err) err = place_devnode(dev.get(), add[i].name, trees[i].get(), &what);
         }
-        std::string msg = err ? fmt::format("{}: {}", what, std::strerror(err)) : std::string();
-        (void)!::write(wr.get(), msg.data(), msg.size());
-        ::_exit(err ? 1 : 0);
-    }
-    wr.reset();
-    char buf[256];
-    ssize_t n;
-    do n = ::read(rd.get(), buf, sizeof buf);
-    while (n < 0 && errno == EINTR);
-    (void)proc::wait_exit_code(child.pid);
-    if (n > 0) return fail(fmt::format("placing device nodes in the container: {}", std::string_view(buf, static_cast<size_t>(n))));
+        return err ? fmt::format("{}: {}", what, std::strerror(err)) : std::string();
+    });
+    if (!r) return std::unexpected(r.error().wrap("placing device nodes in the container"));
     return {};
 }
 

@@ -91,9 +91,7 @@ Result<pid_t> spawn_inside(Joined& j, F&& child) {
         if (::setns(j.init_pidfd.get(), CLONE_NEWCGROUP) < 0) ::_exit(126);
         // Last, the user namespace: from here on the command is the container's root and has
         // no privilege on the host.
-        if (j.userns && (::setns(j.init_pidfd.get(), CLONE_NEWUSER) < 0 || ::setgroups(0, nullptr) < 0 ||
-                         ::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0))
-            ::_exit(126);
+        if (j.userns && (::setns(j.init_pidfd.get(), CLONE_NEWUSER) < 0 || proc::become_root() != 0)) ::_exit(126);
         if (drop_bounding_set() != 0 || install_seccomp(j.seccomp) != 0) ::_exit(126);
         child();
         ::_exit(126);

@@ -53,33 +53,19 @@ int write_identity(const CtConfig& ct, bool hostname, bool resolver, const char*
 Result<> apply_identity_live(const Settings& s, const CtConfig& ct, bool hostname, bool resolver) {
     auto init = BC_TRY(find_init(s, ct.id));
     if (!init) return fail(fmt::format("container {} is not running", ct.id));
-    int p[2];
-    if (::pipe2(p, O_CLOEXEC) < 0) return fail_sys("pipe");
-    Fd rd(p[0]), wr(p[1]);
-    auto child = BC_TRY(proc::clone_process(0));
-    if (child.pid == 0) {
-        rd.reset();
+    auto r = proc::in_child([&]() -> std::string {
         const char* what = "joining the container";
         int err = 0;
         const int ns = CLONE_NEWNS | CLONE_NEWUTS | (ct.userns ? CLONE_NEWUSER : 0);
         if (::setns(init->pidfd.get(), ns) < 0)
             err = errno;
-        else if (ct.userns && (::setgroups(0, nullptr) < 0 || ::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0))
-            what = "becoming the container's root", err = errno;
+        else if (ct.userns && (err = proc::become_root()))
+            what = "becoming the container's root";
         if (!err && ::chdir("/") < 0) err = errno;
         if (!err) err = write_identity(ct, hostname, resolver, &what);
-        std::string msg = err ? fmt::format("{}: {}", what, std::strerror(err)) : std::string();
-        (void)!::write(wr.get(), msg.data(), msg.size());
-        ::_exit(err ? 1 : 0);
-    }
-    wr.reset();
-    char buf[256];
-    ssize_t n;
-    do n = ::read(rd.get(), buf, sizeof buf);
-    while (n < 0 && errno == EINTR);
-    int code = proc::wait_exit_code(child.pid).value_or(1);
-    if (n > 0) return fail(fmt::format("container {}: {}", ct.id, std::string_view(buf, static_cast<size_t>(n))));
-    if (code != 0) return fail(fmt::format("container {}: changing its host name or resolver failed", ct.id));
+        return err ? fmt::format("{}: {}", what, std::strerror(err)) : std::string();
+    });
+    if (!r) return std::unexpected(r.error().wrap(fmt::format("container {}", ct.id)));
     return {};
 }
 

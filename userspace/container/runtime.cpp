@@ -212,9 +212,7 @@ Step child_setup(const SpawnRequest& req, const HostMounts& host, int sync_fd, i
     // then it becomes the container's root (host id USERNS_BASE) with no host groups.
     if (auto r = wait_parent(sync_fd, "user id maps"); !r) return r;
     if (req.ct->userns) {
-        if (::setgroups(0, nullptr) < 0) return step_fail("dropping supplementary groups");
-        if (::setresgid(0, 0, 0) < 0) return step_fail("becoming the container's root group");
-        if (::setresuid(0, 0, 0) < 0) return step_fail("becoming the container's root");
+        if (int e = proc::become_root()) return step_fail("becoming the container's root", e);
     }
     // If this tool runs chrooted, its root is not the top of the mount namespace, and
     // pivot_root would refuse (or attach the container's root below the namespace root):

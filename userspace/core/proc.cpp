@@ -1,6 +1,7 @@
 #include "core/proc.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <signal.h>
@@ -91,6 +92,36 @@ Result<Cloned> clone_process(int flags, int cgroup_fd) {
     long pid = ::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0);
     if (pid < 0) return fail_sys("clone");
     return Cloned{static_cast<pid_t>(pid), false};
+}
+
+int become_root() {
+    if (::setgroups(0, nullptr) < 0 || ::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0) return errno;
+    return 0;
+}
+
+Result<> in_child(const std::function<std::string()>& body) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) < 0) return fail_sys("pipe");
+    Fd rd(p[0]), wr(p[1]);
+    auto child = BC_TRY(clone_process(0));
+    if (child.pid == 0) {
+        rd.reset();
+        std::string msg = body();
+        (void)!::write(wr.get(), msg.data(), msg.size());
+        ::_exit(msg.empty() ? 0 : 1);
+    }
+    wr.reset();
+    std::string msg;
+    char buf[512];
+    for (ssize_t n; (n = ::read(rd.get(), buf, sizeof buf)) != 0;) {
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) break;
+        msg.append(buf, static_cast<size_t>(n));
+    }
+    int code = BC_TRY(wait_exit_code(child.pid));
+    if (!msg.empty()) return fail(msg);
+    if (code != 0) return fail(fmt::format("a helper process exited with status {}", code));
+    return {};
 }
 
 Result<int> wait_exit_code(pid_t pid) {

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,12 @@ struct Cloned {
     bool in_cgroup = false;
 };
 Result<Cloned> clone_process(int flags, int cgroup_fd = -1);
+// In a process that has joined a user namespace: becomes its root (ids 0, no supplementary
+// groups). Returns 0 or an errno value.
+int become_root();
+// Runs body in a forked child (which may join namespaces without touching this process)
+// and waits for it. body returns "" on success, else the reason, which becomes the error.
+Result<> in_child(const std::function<std::string()>& body);
 // Closes every fd >= first except those listed (used in a child before exec).
 void close_fds_from(int first, const std::vector<int>& keep = {});
 // waitpid that retries EINTR; returns the shell-style exit code (128+signal when killed).

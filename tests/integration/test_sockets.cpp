@@ -371,3 +371,25 @@ TEST_F(SocketsTest, CountsSurviveANewBuildOfThePrograms) {
     ASSERT_EQ(beanctl({"exec", id, "killall", "-9", "sockets"}).code, 0);
     EXPECT_EQ(wait_socks(id, [](const Socks& x) { return x.tcp == 0 && x.other == 0; }), (Socks{0, 3, 0, 0, 2}));
 }
+
+TEST_F(SocketsTest, PrefixMadeAnewTakesTheLoadedPrograms) {
+    // The last container's stop removes the prefix node; the next start makes it anew and
+    // attaches the programs already loaded to it (no new load), and counting goes on there.
+    start_with_helper(1510);
+    const auto create_before = pinned_link("link_sock_create"), collect_before = pinned_link("link_collect");
+    ASSERT_NE(create_before.id, 0u);
+    ASSERT_EQ(beanctl({"stop", "1510"}).code, 0);
+    for (const auto& d : prefix_dirs()) ASSERT_FALSE(std::filesystem::exists(d)) << d;
+    ASSERT_EQ(beanctl({"start", "1510"}).code, 0);
+    const auto create_after = pinned_link("link_sock_create"), collect_after = pinned_link("link_collect");
+    struct stat st{};
+    ASSERT_EQ(::stat(prefix_dirs()[0].c_str(), &st), 0);
+    EXPECT_EQ(create_after.cgroup.cgroup_id, st.st_ino) << "attached to the new prefix node";
+    EXPECT_NE(create_after.cgroup.cgroup_id, create_before.cgroup.cgroup_id);
+    EXPECT_EQ(create_after.prog_id, create_before.prog_id) << "the same program, not loaded again";
+    EXPECT_EQ(collect_after.prog_id, collect_before.prog_id);
+    const std::string id = "1510";
+    ASSERT_EQ(background(id, "hold 1 0 2 600"), "ready 3 2\n");
+    EXPECT_EQ(wait_socks(id, [](const Socks& x) { return x.tcp == 3 && x.other == 2; }), (Socks{3, 3, 0, 2, 2}));
+    EXPECT_NE(beanctl({"exec", id, "cat", "/dev/user_beancounters"}).out.find(" 1510:  kmemsize"), std::string::npos);
+}

@@ -213,20 +213,68 @@ struct Targets {
     std::uint64_t id_for(Attach k) const { return k == Attach::cgroup ? cg_id : k == Attach::tracing ? 0 : mem_id; }
 };
 
-// True if every link is pinned, and the cgroup links are attached to the cgroup whose id
-// this is (the prefix node is removed with the last container and made anew with the next).
-bool links_in_place(const std::string& pin_dir, const Targets& t) {
+// Where the pinned links stand: all pinned and attached to these prefix nodes; all pinned
+// but some attached to a prefix node that is gone (it is removed with the last container
+// and made anew with the next); or some missing.
+enum class Links { in_place, moved, missing };
+Links links_state(const std::string& pin_dir, const Targets& t) {
+    Links state = Links::in_place;
     for (const auto& l : kLinks) {
         std::string path = pin_dir + "/" + l.pin;
-        if (!fs::exists(path)) return false;
+        if (!fs::exists(path)) return Links::missing;
         if (l.kind == Attach::tracing) continue;
         int fd = ::bpf_obj_get(path.c_str());
-        if (fd < 0) return false;
-        bool ok = link_cgroup(fd) == t.id_for(l.kind);
+        if (fd < 0) return Links::missing;
+        if (link_cgroup(fd) != t.id_for(l.kind)) state = Links::moved;
         ::close(fd);
-        if (!ok) return false;
     }
-    return true;
+    return state;
+}
+
+// Pins a new link (by fd) under a temporary name, then renames it over the old pin (which
+// drops the old link, if any): the pin never goes missing.
+Result<> pin_fd_over(int link_fd, const std::string& path) {
+    std::string fresh = path + "_new";  // bpffs refuses '.' in names
+    ::unlink(fresh.c_str());            // left by a loader killed at this point
+    if (::bpf_obj_pin(link_fd, fresh.c_str()) < 0) return fail_sys(fmt::format("pinning {}", fresh));
+    if (::rename(fresh.c_str(), path.c_str()) < 0) {
+        int e = errno;
+        ::unlink(fresh.c_str());
+        return fail_sys(e, fmt::format("replacing {}", path));
+    }
+    return {};
+}
+
+// The same build, the prefix nodes made anew: the programs the old links hold are attached
+// to the new nodes as they are (no load, no verification), and the pins moved over.
+Result<> reattach_moved(const std::string& pin_dir, const Targets& t) {
+    for (const auto& l : kLinks) {
+        if (l.kind == Attach::tracing) continue;
+        std::string path = pin_dir + "/" + l.pin;
+        Fd old(::bpf_obj_get(path.c_str()));
+        if (!old) return fail_sys(fmt::format("opening {}", path));
+        bpf_link_info info{};
+        __u32 len = sizeof info;
+        if (::bpf_obj_get_info_by_fd(old.get(), &info, &len) < 0) return fail_sys(fmt::format("reading {}", path));
+        const std::uint64_t at = info.type == BPF_LINK_TYPE_CGROUP ? info.cgroup.cgroup_id : info.iter.cgroup.cgroup_id;
+        if (at == t.id_for(l.kind)) continue;
+        Fd prog(::bpf_prog_get_fd_by_id(info.prog_id));
+        if (!prog) return fail_sys(fmt::format("the program of {}", path));
+        Fd link;
+        if (l.kind == Attach::cgroup) {
+            link = Fd(::bpf_link_create(prog.get(), t.cg.get(), static_cast<bpf_attach_type>(info.cgroup.attach_type), nullptr));
+        } else {
+            union bpf_iter_link_info li{};
+            li.cgroup.cgroup_fd = static_cast<__u32>(t.fd_for(l.kind).get());
+            li.cgroup.order = BPF_CGROUP_ITER_DESCENDANTS_POST;
+            LIBBPF_OPTS(bpf_link_create_opts, o, .iter_info = &li, .iter_info_len = sizeof li);
+            link = Fd(::bpf_link_create(prog.get(), 0, BPF_TRACE_ITER, &o));
+        }
+        if (!link) return fail_sys(fmt::format("attaching {} anew", l.prog));
+        BC_TRYV(pin_fd_over(link.get(), path));
+        if (l.kind == Attach::ubc && ::chmod(path.c_str(), 0444) < 0) return fail_sys(fmt::format("chmod {}", path));
+    }
+    return {};
 }
 
 // Pins a new link under a temporary name, then renames it over the old pin (which drops the
@@ -346,10 +394,13 @@ Result<Accounting> Accounting::load(const std::string& pin_dir, const std::strin
     if (!t.mem) return fail_sys(fmt::format("opening cgroup {}", mem));
     t.mem_id = BC_TRY(cgroup_id(mem));
     auto meta = BC_TRY(read_meta(pin_dir));
-    if (meta && meta->abi_version == BC_ABI_VERSION && meta->build_id == id && meta->ct_level == o.ct_level &&
-        links_in_place(pin_dir, t)) {
-        auto a = BC_TRY(open(pin_dir));
-        return std::move(*a);
+    if (meta && meta->abi_version == BC_ABI_VERSION && meta->build_id == id && meta->ct_level == o.ct_level) {
+        const Links state = links_state(pin_dir, t);
+        if (state == Links::moved) BC_TRYV(reattach_moved(pin_dir, t));
+        if (state != Links::missing) {
+            auto a = BC_TRY(open(pin_dir));
+            return std::move(*a);
+        }
     }
     if (meta && meta->abi_version != 0 && meta->abi_version != BC_ABI_VERSION)
         BC_TRYV(open(pin_dir));  // reports the mismatch

@@ -3,7 +3,18 @@
 // kernel knobs unchanged, the programs still attached), not only the helper's report.
 // The chroot climb and hostile root file systems are in test_lifecycle.cpp.
 #include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/user.h>
+#include <sys/wait.h>
 
+#include <chrono>
+#include <thread>
+
+#include "container/hardening.h"
+#include "core/proc.h"
 #include "fixture.h"
 
 using namespace bctest;
@@ -110,4 +121,137 @@ TEST_F(EscapeTest, ContainersCannotSeeEachOthersIpcOrProcesses) {
     auto ps = beanctl({"exec", b, "ps", "-o", "comm"});
     EXPECT_EQ(ps.out.find("sleep"), std::string::npos) << ps.out;
     EXPECT_NE(beanctl({"exec", b, "kill", "-0", "2"}).code, 0) << "no process 2 in B (A's sleep is not B's to signal)";
+}
+
+namespace {
+// Runs `beanctl exec ID /bin/true` traced from here, and stops its command at the entry of
+// its execve(2): the last moment the process is still the tool (with the tool's memory),
+// after it joined the container's namespaces and became the container's root. The syscall
+// is rewound (skipped, then its instruction backed up) and the process left in a plain
+// SIGSTOP, untraced, so that another process may try to attach. Returns {beanctl's pid,
+// the command's pid}, or {-1, -1}.
+std::pair<pid_t, pid_t> stop_before_exec(const std::vector<std::string>& env, const std::string& id) {
+    pid_t tool = ::fork();
+    if (tool == 0) {
+        ::ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);
+        ::raise(SIGSTOP);
+        std::vector<std::string> args{BEANCTL_PATH, "exec", id, "/bin/true"};
+        std::vector<char*> argv, envp;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        std::vector<std::string> e = env;
+        e.push_back("PATH=/usr/sbin:/usr/bin:/sbin:/bin");
+        for (auto& x : e) envp.push_back(x.data());
+        envp.push_back(nullptr);
+        ::execve(argv[0], argv.data(), envp.data());
+        ::_exit(127);
+    }
+    int st = 0;
+    if (::waitpid(tool, &st, 0) != tool || !WIFSTOPPED(st)) return {-1, -1};
+    ::ptrace(PTRACE_SETOPTIONS, tool, nullptr, PTRACE_O_TRACEFORK | PTRACE_O_TRACECLONE | PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL);
+    ::ptrace(PTRACE_CONT, tool, nullptr, nullptr);
+    pid_t inner = -1;
+    bool skipped = false;
+    for (int steps = 0; steps < 100000; ++steps) {
+        pid_t p = ::waitpid(-1, &st, __WALL);
+        if (p < 0) return {tool, -1};
+        if (WIFEXITED(st) || WIFSIGNALED(st)) {
+            if (p == tool) return {tool, -1};
+            continue;
+        }
+        const int sig = WSTOPSIG(st), event = st >> 16;
+        if (p == tool && (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_CLONE)) {
+            unsigned long child = 0;
+            ::ptrace(PTRACE_GETEVENTMSG, tool, nullptr, &child);
+            inner = static_cast<pid_t>(child);
+            ::ptrace(PTRACE_CONT, tool, nullptr, nullptr);
+            continue;
+        }
+        if (p == inner && sig == (SIGTRAP | 0x80)) {
+            user_regs_struct regs{};
+            ::ptrace(PTRACE_GETREGS, inner, nullptr, &regs);
+            if (!skipped && regs.orig_rax == SYS_execve) {
+                regs.orig_rax = static_cast<unsigned long long>(-1);  // skip it at the entry...
+                ::ptrace(PTRACE_SETREGS, inner, nullptr, &regs);
+                skipped = true;
+            } else if (skipped) {
+                regs.rax = SYS_execve;  // ...and at the exit, back up to run it again later
+                regs.rip -= 2;
+                ::ptrace(PTRACE_SETREGS, inner, nullptr, &regs);
+                ::ptrace(PTRACE_DETACH, inner, nullptr, reinterpret_cast<void*>(SIGSTOP));
+                ::ptrace(PTRACE_DETACH, tool, nullptr, nullptr);
+                return {tool, inner};
+            }
+            ::ptrace(PTRACE_SYSCALL, inner, nullptr, nullptr);
+            continue;
+        }
+        if (p == inner) {
+            // The new child's first stop, or a signal: trace its system calls from here.
+            ::ptrace(PTRACE_SYSCALL, inner, nullptr, sig == SIGSTOP || sig == SIGTRAP ? nullptr : reinterpret_cast<void*>(static_cast<long>(sig)));
+            continue;
+        }
+        // Other stops of the tool (signals): pass them on.
+        ::ptrace(PTRACE_CONT, p, nullptr, sig == SIGTRAP || sig == SIGSTOP ? nullptr : reinterpret_cast<void*>(static_cast<long>(sig)));
+    }
+    return {tool, -1};
+}
+
+// As the container's root (its user namespace, ids 0): may this process be traced, and its
+// memory and executable opened? 0 = all refused; otherwise a bitmask of what succeeded.
+int try_as_container_root(pid_t ct_init, pid_t target) {
+    pid_t a = ::fork();
+    if (a == 0) {
+        int ns = ::open(fmt::format("/proc/{}/ns/user", ct_init).c_str(), O_RDONLY | O_CLOEXEC);
+        if (ns < 0 || ::setns(ns, CLONE_NEWUSER) < 0 || bc::proc::become_root() != 0) ::_exit(100);
+        // Nothing of the host's beyond what a container process has: the container's bounding set.
+        bc::container::drop_bounding_set();
+        int got = 0;
+        if (::ptrace(PTRACE_ATTACH, target, nullptr, nullptr) == 0) {
+            got |= 1;
+            ::ptrace(PTRACE_DETACH, target, nullptr, reinterpret_cast<void*>(SIGSTOP));
+        }
+        int fd = ::open(fmt::format("/proc/{}/mem", target).c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) got |= 2, ::close(fd);
+        fd = ::open(fmt::format("/proc/{}/exe", target).c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) got |= 4, ::close(fd);
+        ::_exit(got);
+    }
+    int st = 0;
+    ::waitpid(a, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 200;
+}
+}  // namespace
+
+TEST_F(EscapeTest, ProcessEnteringCannotBeTracedFromInside) {
+    // CVE-2019-5736 and the ptrace class: the command of `beanctl exec` is, until its
+    // execve, a copy of the tool. Stopped exactly there, the container's root can neither
+    // attach to it nor open its memory or its executable (the tool's binary on the host).
+    std::string id = start(1809);
+    pid_t init = std::stoi(slurp(run_dir() + "/ct/" + id + "/init"));
+    // Control: the same attacker can trace an ordinary process of the container.
+    ASSERT_EQ(beanctl({"exec", id, "sh", "-c", "sleep 30 >/dev/null 2>&1 &"}).code, 0);
+    const std::string conf = slurp(etc() + "/ct/1809.conf");
+    const std::string ct_root = std::to_string(std::stoul(conf.substr(conf.find("USERNS_BASE=\"") + 13)));
+    // The sleeper is in the container's cgroup; it has exec'd sleep once its comm says so.
+    pid_t sleeper = 0;
+    auto cg = bc::cgroup::CtGroup(layout(), "", prefix(), 1809);
+    for (int i = 0; i < 200 && !sleeper; ++i, std::this_thread::sleep_for(std::chrono::milliseconds(10)))
+        for (pid_t p : cg.procs().value_or(std::vector<pid_t>{}))
+            if (slurp(fmt::format("/proc/{}/comm", p)) == "sleep\n") sleeper = p;
+    ASSERT_GT(sleeper, 0);
+    EXPECT_EQ(try_as_container_root(init, sleeper), 1 | 2 | 4) << "the attacker is able: attach, memory, executable";
+
+    const std::string tool_before = slurp(BEANCTL_PATH);
+    auto [tool, inner] = stop_before_exec(env(), id);
+    ASSERT_GT(tool, 0);
+    ASSERT_GT(inner, 0) << "the command was not caught before its execve";
+    // It is the container's root already (its ids), and still the tool.
+    EXPECT_NE(slurp(fmt::format("/proc/{}/status", inner)).find("Uid:\t" + ct_root + "\t"), std::string::npos);
+    EXPECT_EQ(try_as_container_root(init, inner), 0) << "traced or opened before its execve";
+    ::kill(inner, SIGCONT);
+    int st = 0;
+    ASSERT_EQ(::waitpid(tool, &st, 0), tool);
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "the command ran on: " << st;
+    EXPECT_EQ(slurp(BEANCTL_PATH), tool_before) << "the tool's binary is unchanged";
+    beanctl({"exec", id, "killall", "sleep"});
 }

@@ -201,6 +201,9 @@ std::pair<pid_t, pid_t> stop_before_exec(const std::vector<std::string>& env, co
 int try_as_container_root(pid_t ct_init, pid_t target) {
     pid_t a = ::fork();
     if (a == 0) {
+        // The target's /proc directory is opened first, as the host's root: the paths above
+        // it (a test root, a chroot) need not be searchable by the container's root.
+        int dir = ::open(fmt::format("/proc/{}", target).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
         int ns = ::open(fmt::format("/proc/{}/ns/user", ct_init).c_str(), O_RDONLY | O_CLOEXEC);
         if (ns < 0 || ::setns(ns, CLONE_NEWUSER) < 0 || bc::proc::become_root() != 0) ::_exit(100);
         // Nothing of the host's beyond what a container process has: the container's bounding set.
@@ -210,9 +213,9 @@ int try_as_container_root(pid_t ct_init, pid_t target) {
             got |= 1;
             ::ptrace(PTRACE_DETACH, target, nullptr, reinterpret_cast<void*>(SIGSTOP));
         }
-        int fd = ::open(fmt::format("/proc/{}/mem", target).c_str(), O_RDONLY | O_CLOEXEC);
+        int fd = ::openat(dir, "mem", O_RDONLY | O_CLOEXEC);
         if (fd >= 0) got |= 2, ::close(fd);
-        fd = ::open(fmt::format("/proc/{}/exe", target).c_str(), O_RDONLY | O_CLOEXEC);
+        fd = ::openat(dir, "exe", O_RDONLY | O_CLOEXEC);
         if (fd >= 0) got |= 4, ::close(fd);
         ::_exit(got);
     }

@@ -18,7 +18,7 @@ TEST(Cli, HelpEverywhere) {
     auto r = beanctl({"--help"});
     EXPECT_EQ(r.code, 0);
     for (const char* c : {"create", "start", "stop", "restart", "status", "destroy", "exec", "enter", "list", "check",
-                          "template", "mount", "umount"}) {
+                          "template", "mount", "umount", "set", "ubc"}) {
         EXPECT_NE(r.out.find(c), std::string::npos) << c;
         auto h = beanctl({c, "--help"});
         EXPECT_EQ(h.code, 0) << c << ": " << h.err;
@@ -38,6 +38,15 @@ TEST(Cli, UsageErrorsExit2) {
         {{"start", "0101"}, "leading zeros"},
         {{"start", "../1"}, "invalid CTID"},
         {{"start", "1e3"}, "invalid CTID"},
+        {{"set", "101"}, "nothing to set"},
+        {{"set", "101", "--devices", "c:1:3:x"}, "access must be"},
+        {{"set", "101", "--devnodes", "../sda:rw"}, "without '..'"},
+        {{"set", "101", "--ipadd", "10.0.0.256"}, "is not an IPv4 or IPv6 address"},
+        {{"set", "101", "--ipadd", "224.0.0.1"}, "cannot be a container's address"},
+        {{"set", "101", "--netif_add", "eth1,nomac"}, "is not a MAC address"},
+        {{"set", "101", "--netdev_add", "lo"}, "not an interface name a container may take"},
+        {{"set", "101", "--nameserver", "x"}, "invalid name server address"},
+        {{"create", "101", "--no-userns=1"}, "does not take any arguments"},
         {{"start", ""}, "empty"},
         {{"start", "18446744073709551616"}, "invalid CTID"},
         {{"stop", "101", "--timeout", "abc"}, "timeout"},

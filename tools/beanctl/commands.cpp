@@ -536,9 +536,7 @@ const std::vector<Command>& commands() {
         {"ubc", "[CTID...] [-a] [--json]",
          "print beancounters in the format of OpenVZ's /proc/user_beancounters (default: every running container)",
          cmd_ubc},
-        {"set", "CTID [--ipadd A[/P]]... [--ipdel A|all]... [--hostname H] [--nameserver IP]... [--devices RULE]... "
-                "[--devnodes NAME:ACCESS]... [--netif_add SPEC]... [--netif_del IF]... [--netdev_add IF]... [--netdev_del IF]... "
-                "[--save]",
+        {"set", "CTID OPTION... [--save]",
          "change a container's settings, live if it runs", cmd_set},
         {"destroy", "CTID", "remove a stopped container (alias: delete)", cmd_destroy},
         {"mount", "CTID", "mount a container's private area on its root", cmd_mount},

@@ -27,10 +27,15 @@ bool valid_hostname(std::string_view h) {
     return true;
 }
 
-bool valid_ifname(std::string_view n) {
-    if (n.empty() || n.size() > 15 || n == "." || n == ".." || n == "lo") return false;
+bool valid_link_name(std::string_view n) {
+    if (n.empty() || n.size() > 15 || n == "." || n == "..") return false;
     for (char c : n)
         if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-')) return false;
+    return true;
+}
+
+bool valid_ifname(std::string_view n) {
+    if (!valid_link_name(n) || n == "lo") return false;
     // bc<digits>: the host side of a container's link.
     bool ours = n.size() > 2 && n.substr(0, 2) == "bc";
     for (size_t i = 2; ours && i < n.size(); ++i) ours = std::isdigit(static_cast<unsigned char>(n[i])) != 0;

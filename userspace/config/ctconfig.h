@@ -60,6 +60,8 @@ bool valid_hostname(std::string_view h);
 // A host interface name a container may be given (NETDEV): [A-Za-z0-9_.-], 1-15
 // characters, not "lo" and not a container's link (bc<digits>).
 bool valid_ifname(std::string_view n);
+// Any interface name the kernel takes: [A-Za-z0-9_.-], 1-15 characters, not "." or "..".
+bool valid_link_name(std::string_view n);
 // An IPv4 or IPv6 address (no prefix).
 bool valid_ip(std::string_view a);
 // Template names: [a-z0-9][a-z0-9._-]*, at most 64 characters.

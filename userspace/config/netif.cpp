@@ -22,19 +22,13 @@ bool valid_mac(std::string_view m) {
         if (i % 3 == 2 ? m[i] != ':' : !std::isxdigit(static_cast<unsigned char>(m[i]))) return false;
     return true;
 }
-// Host-side names may be ours (bc<CTID>.<n>); a container's side any interface name.
-bool valid_any_ifname(std::string_view n) {
-    if (n.empty() || n.size() > 15 || n == "." || n == "..") return false;
-    for (char c : n)
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-')) return false;
-    return true;
-}
 Result<NetIf> check(NetIf n, std::string_view whole) {
-    if (!valid_any_ifname(n.ifname) || n.ifname == "lo")
+    // Host-side names may be ours (bc<CTID>.<n>); a container's side any name but lo.
+    if (!valid_link_name(n.ifname) || n.ifname == "lo")
         return fail(fmt::format("'{}': the container's interface name must be 1-15 characters of A-Za-z0-9_.-, not lo", whole));
     for (const auto* m : {&n.mac, &n.host_mac})
         if (!m->empty() && !valid_mac(*m)) return fail(fmt::format("'{}': '{}' is not a MAC address (xx:xx:xx:xx:xx:xx)", whole, *m));
-    if (!n.host_ifname.empty() && !valid_any_ifname(n.host_ifname))
+    if (!n.host_ifname.empty() && !valid_link_name(n.host_ifname))
         return fail(fmt::format("'{}': '{}' is not an interface name", whole, n.host_ifname));
     if (!n.bridge.empty() && !valid_ifname(n.bridge))
         return fail(fmt::format("'{}': '{}' is not a bridge name", whole, n.bridge));

@@ -198,11 +198,11 @@ Result<> Manager::start_locked(Ctid id) {
     req.on_placed = [&](pid_t pid) -> Result<> {
         if (auto r = net::setup(s_, ct, pid); !r) return std::unexpected(r.error().wrap("setting up the network"));
         if (auto r = net::add_netifs(ct, pid, ct.netifs); !r) return std::unexpected(r.error().wrap("adding NETIF interfaces"));
-        if (auto r = net::move_in(ct, pid, ct.netdevs); !r) return std::unexpected(r.error().wrap("moving NETDEV interfaces in"));
+        if (auto r = net::move_in(pid, ct.netdevs); !r) return std::unexpected(r.error().wrap("moving NETDEV interfaces in"));
         return {};
     };
     req.on_abort = [&](pid_t pid) {
-        if (auto r = net::move_out(ct, pid, ct.netdevs); !r) log::warn("giving NETDEV interfaces back: {}", r.error().msg);
+        if (auto r = net::move_out(pid, ct.netdevs); !r) log::warn("giving NETDEV interfaces back: {}", r.error().msg);
     };
     req.on_spawned = [&](pid_t pid) -> Result<> {
         auto t = BC_TRY(proc::start_time(pid));
@@ -238,7 +238,7 @@ Result<> Manager::stop_locked(Ctid id, const StopOptions& o) {
         // Host interfaces first, while the network namespace exists: virtual ones would be
         // destroyed with it.
         if (st.config && !st.config->netdevs.empty())
-            if (auto r = net::move_out(*st.config, init->pid, st.config->netdevs); !r)
+            if (auto r = net::move_out(init->pid, st.config->netdevs); !r)
                 log::warn("container {}: giving NETDEV interfaces back: {}", id, r.error().msg);
         if (!o.fast) {
             log::debug("sending SIG{} to init of container {}", signal_name(stop_signal), id);
@@ -415,9 +415,9 @@ Result<> Manager::set(Ctid id, const SetOptions& o) {
         if (!o.netdev_add.empty() || !o.netdev_del.empty()) {
             auto init = BC_TRY(find_init(s_, id));
             if (!init) return fail(fmt::format("container {}: its init is gone", id));
-            BC_TRYV(net::move_out(ct, init->pid, o.netdev_del));
-            if (auto r = net::move_in(ct, init->pid, o.netdev_add); !r) {
-                (void)net::move_in(ct, init->pid, o.netdev_del);
+            BC_TRYV(net::move_out(init->pid, o.netdev_del));
+            if (auto r = net::move_in(init->pid, o.netdev_add); !r) {
+                (void)net::move_in(init->pid, o.netdev_del);
                 return r;
             }
         }

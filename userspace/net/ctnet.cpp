@@ -51,11 +51,6 @@ IpAddr host_route(const IpAddr& a) {
     return r;
 }
 
-Result<> write_sysctl(const std::string& path, const char* value) {
-    if (auto r = fs::write_existing(path, value); !r) return std::unexpected(r.error());
-    return {};
-}
-
 bc_net_addr_key addr_key(int ifindex, const IpAddr& a) {
     bc_net_addr_key k{};
     k.ifindex = static_cast<__u32>(ifindex);
@@ -108,10 +103,9 @@ Result<Fd> netns_of(pid_t pid) {
 }
 
 // Host side and container side of one address.
-Result<> add_one(const Settings& s, Rtnl& host, Rtnl& inside, int host_if, int ct_if, const IpAddr& a, Ctid id) {
+Result<> add_one(const Settings& s, Rtnl& host, Rtnl& inside, int host_if, int ct_if, const IpAddr& a) {
     auto m = BC_TRY(addr_map(s));
     bc_net_addr_key k = addr_key(host_if, a);
-    (void)id;
     __u32 v = a.prefix;
     if (::bpf_map_update_elem(m.get(), &k, &v, BPF_ANY) < 0) return fail_sys(fmt::format("allowing {} in the guard", a.text()));
     BC_TRYV(inside.add_addr(ct_if, a, true, true));
@@ -152,9 +146,8 @@ Result<std::vector<IpAddr>> live_addresses(const Settings& s, Ctid id) {
 
 namespace {
 // The pair and the host side's settings; returns the two ends' indexes.
-Result<std::pair<int, int>> make_link(const Settings& s, const CtConfig& ct, pid_t init_pid, Rtnl& host, Rtnl& inside) {
+Result<std::pair<int, int>> make_link(const Settings& s, const CtConfig& ct, const Fd& ns, Rtnl& host, Rtnl& inside) {
     const std::string name = host_ifname(ct.id);
-    auto ns = BC_TRY(netns_of(init_pid));
     if (auto stale = BC_TRY(host.ifindex(name))) {
         log::info("removing a leftover {}", name);
         BC_TRYV(drop_guard_entries(s, *stale));
@@ -166,9 +159,9 @@ Result<std::pair<int, int>> make_link(const Settings& s, const CtConfig& ct, pid
     // Forward what the container sends (this link only), drop what fails the reverse path
     // (a source that is not routed back here), answer neighbour discovery for fe80::1.
     const std::string v4 = "/proc/sys/net/ipv4/conf/" + name, v6 = "/proc/sys/net/ipv6/conf/" + name;
-    BC_TRYV(write_sysctl(v4 + "/forwarding", "1"));
-    BC_TRYV(write_sysctl(v4 + "/rp_filter", "1"));
-    if (fs::exists(v6)) BC_TRYV(write_sysctl(v6 + "/accept_dad", "0"));
+    BC_TRYV(fs::write_existing(v4 + "/forwarding", "1"));
+    BC_TRYV(fs::write_existing(v4 + "/rp_filter", "1"));
+    if (fs::exists(v6)) BC_TRYV(fs::write_existing(v6 + "/accept_dad", "0"));
     BC_TRYV(drop_guard_entries(s, *host_if));
     BC_TRYV(attach_guard(s, *host_if));
     BC_TRYV(host.add_addr(*host_if, gw4(), false, false, true));
@@ -187,8 +180,8 @@ Result<> setup(const Settings& s, const CtConfig& ct, pid_t init_pid) {
     auto ns = BC_TRY(netns_of(init_pid));
     auto host = BC_TRY(Rtnl::open());
     auto inside = BC_TRY(Rtnl::open_in(ns.get()));
-    auto [host_if, ct_if] = BC_TRY(make_link(s, ct, init_pid, host, inside));
-    for (const auto& a : ct.ips) BC_TRYV(add_one(s, host, inside, host_if, ct_if, a, ct.id));
+    auto [host_if, ct_if] = BC_TRY(make_link(s, ct, ns, host, inside));
+    for (const auto& a : ct.ips) BC_TRYV(add_one(s, host, inside, host_if, ct_if, a));
     return default_routes(inside, ct_if, ct.ips);
 }
 
@@ -201,11 +194,11 @@ Result<> add_addresses(const Settings& s, const CtConfig& ct, pid_t init_pid, co
     auto ct_if = BC_TRY(inside.ifindex(kCtIfname));
     if (!host_if || !ct_if) {
         // The first address of a container started without any: its link now.
-        auto [h, c] = BC_TRY(make_link(s, ct, init_pid, host, inside));
+        auto [h, c] = BC_TRY(make_link(s, ct, ns, host, inside));
         host_if = h;
         ct_if = c;
     }
-    for (const auto& a : add) BC_TRYV(add_one(s, host, inside, *host_if, *ct_if, a, ct.id));
+    for (const auto& a : add) BC_TRYV(add_one(s, host, inside, *host_if, *ct_if, a));
     std::vector<IpAddr> all = ct.ips;
     all.insert(all.end(), add.begin(), add.end());
     return default_routes(inside, *ct_if, all);
@@ -229,13 +222,13 @@ Result<> del_addresses(const Settings& s, const CtConfig& ct, pid_t init_pid, co
     return {};
 }
 
-Result<> move_in(const CtConfig& ct, pid_t init_pid, const std::vector<std::string>& names) {
+Result<> move_in(pid_t init_pid, const std::vector<std::string>& names) {
     if (names.empty()) return {};
     auto ns = BC_TRY(netns_of(init_pid));
     auto host = BC_TRY(Rtnl::open());
     std::vector<std::string> moved;
     auto undo = [&](Error e) -> Result<> {
-        if (!moved.empty()) (void)move_out(ct, init_pid, moved);
+        if (!moved.empty()) (void)move_out(init_pid, moved);
         return std::unexpected(std::move(e));
     };
     for (const auto& n : names) {
@@ -248,8 +241,7 @@ Result<> move_in(const CtConfig& ct, pid_t init_pid, const std::vector<std::stri
     return {};
 }
 
-Result<> move_out(const CtConfig& ct, pid_t init_pid, const std::vector<std::string>& names) {
-    (void)ct;
+Result<> move_out(pid_t init_pid, const std::vector<std::string>& names) {
     if (names.empty()) return {};
     auto ns = BC_TRY(netns_of(init_pid));
     Fd home(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));

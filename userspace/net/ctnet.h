@@ -29,11 +29,11 @@ Result<> add_addresses(const Settings& s, const CtConfig& ct, pid_t init_pid, co
 Result<> del_addresses(const Settings& s, const CtConfig& ct, pid_t init_pid, const std::vector<IpAddr>& del);
 // Host interfaces given to a container (NETDEV, vzctl's --netdev_add): moved into its
 // network namespace, keeping their names, and back to the host's (names: valid_ifname()).
-Result<> move_in(const CtConfig& ct, pid_t init_pid, const std::vector<std::string>& names);
+Result<> move_in(pid_t init_pid, const std::vector<std::string>& names);
 // Back to the host (those still in the container; others are skipped). Best done while the
 // container runs: when its network namespace goes, the kernel destroys virtual interfaces
 // (dummy, veth) that are still in it and returns physical ones.
-Result<> move_out(const CtConfig& ct, pid_t init_pid, const std::vector<std::string>& names);
+Result<> move_out(pid_t init_pid, const std::vector<std::string>& names);
 
 // The addresses a running container has now (they may differ from its config after an
 // unsaved `set`); empty when it has no veth.

@@ -36,6 +36,7 @@ else()
 endif()
 
 function(bpf_object NAME SOURCE)
+  set(raw ${BPF_GEN_DIR}/${NAME}.debug.o)
   set(obj ${BPF_GEN_DIR}/${NAME}.bpf.o)
   set(skel ${BPF_GEN_DIR}/${NAME}.skel.h)
   get_filename_component(src ${SOURCE} ABSOLUTE)
@@ -45,10 +46,18 @@ function(bpf_object NAME SOURCE)
   endforeach()
   file(GLOB bpf_headers ${CMAKE_SOURCE_DIR}/bpf/*.h)
   add_custom_command(
-    OUTPUT ${obj}
+    OUTPUT ${raw}
     COMMAND ${BPF_CLANG} -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_${BPF_TARGET_ARCH} ${defines}
-            -Wall -Werror -I${BPF_GEN_DIR} -I${CMAKE_SOURCE_DIR}/bpf -c ${src} -o ${obj}
+            -Wall -Werror -I${BPF_GEN_DIR} -I${CMAKE_SOURCE_DIR}/bpf -c ${src} -o ${raw}
     DEPENDS ${src} ${bpf_headers} bpf_vmlinux
+    COMMENT "BPF ${NAME}.debug.o"
+    VERBATIM)
+  # What is embedded is the object as bpftool's linker writes it: BTF and code, without the
+  # DWARF (a twentieth of the size), which every start would otherwise parse and hash.
+  add_custom_command(
+    OUTPUT ${obj}
+    COMMAND ${BPFTOOL} gen object ${obj} ${raw}
+    DEPENDS ${raw}
     COMMENT "BPF ${NAME}.bpf.o"
     VERBATIM)
   add_custom_command(

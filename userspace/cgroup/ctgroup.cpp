@@ -36,12 +36,6 @@ Result<> rmdir_tree(const std::string& path) {
     return fail_sys(fmt::format("removing cgroup {}", path));
 }
 
-// Removes a prefix node if nothing else is below it. Another container may be using it.
-void rmdir_prefix_if_empty(const std::string& path) {
-    if (::rmdir(path.c_str()) < 0 && errno != ENOENT && errno != EBUSY && errno != ENOTEMPTY)
-        log::debug("could not remove {}: {}", path, std::strerror(errno));
-}
-
 // A v1 cpuset starts with no CPUs and no memory nodes, and refuses tasks until it has
 // some: give a new node its parent's.
 Result<> inherit_cpuset(const std::string& node) {
@@ -133,18 +127,12 @@ Result<> CtGroup::create() {
 Result<> CtGroup::delegate(uid_t uid, gid_t gid) const {
     for (const auto& n : nodes()) {
         if (::chown(n.path.c_str(), uid, gid) < 0) return fail_sys(fmt::format("handing {} to the container", n.path));
-        for (const char* f : {"cgroup.procs", "cgroup.threads", "cgroup.subtree_control", "tasks"}) {
+        for (const char* f : {file::procs, file::threads, file::subtree_control, file::v1_tasks}) {
             std::string p = fs::join(n.path, f);
             if (::chown(p.c_str(), uid, gid) < 0 && errno != ENOENT)
                 return fail_sys(fmt::format("handing {} to the container", p));
         }
     }
-    return {};
-}
-
-Result<> CtGroup::attach(pid_t pid) const {
-    std::string p = std::to_string(pid);
-    for (const auto& n : nodes()) BC_TRYV(fs::write_existing(fs::join(n.path, file::procs), p));
     return {};
 }
 
@@ -154,10 +142,12 @@ Result<Fd> CtGroup::open_v2() const {
     return fd;
 }
 
-Result<std::vector<Fd>> CtGroup::open_procs(bool with_v2) const {
+Result<std::vector<Fd>> CtGroup::open_self_join(bool with_v2) const {
+    std::vector<std::string> paths;
+    if (with_v2) paths.push_back(fs::join(v2_path_, file::procs));
+    for (const auto& n : v1_) paths.push_back(fs::join(n.path, file::v1_tasks));
     std::vector<Fd> out;
-    for (const auto& n : with_v2 ? nodes() : v1_) {
-        std::string p = fs::join(n.path, file::procs);
+    for (const auto& p : paths) {
         Fd fd(::open(p.c_str(), O_WRONLY | O_CLOEXEC));
         if (!fd) return fail_sys(fmt::format("opening {}", p));
         out.push_back(std::move(fd));
@@ -165,12 +155,10 @@ Result<std::vector<Fd>> CtGroup::open_procs(bool with_v2) const {
     return out;
 }
 
-Result<> CtGroup::write_pid(std::span<const Fd> procs, pid_t pid) {
-    std::string p = std::to_string(pid);
-    for (const auto& fd : procs)
-        if (::write(fd.get(), p.data(), p.size()) != static_cast<ssize_t>(p.size()))
-            return fail_sys(fmt::format("moving process {} into a v1 cgroup", pid));
-    return {};
+int CtGroup::join_self(std::span<const Fd> files) noexcept {
+    for (const auto& fd : files)
+        if (::write(fd.get(), "0", 1) != 1) return errno;
+    return 0;
 }
 
 Result<std::vector<pid_t>> CtGroup::procs() const {
@@ -220,8 +208,6 @@ Result<> CtGroup::kill_all(unsigned timeout_ms) const {
 
 Result<> CtGroup::remove() const {
     for (const auto& n : nodes()) BC_TRYV(rmdir_tree(n.path));
-    rmdir_prefix_if_empty(v2_prefix_);
-    for (const auto& p : v1_prefixes_) rmdir_prefix_if_empty(p);
     return {};
 }
 
@@ -235,6 +221,33 @@ Result<std::uint64_t> CtGroup::id() const {
     struct stat st;
     if (::stat(v2_path_.c_str(), &st) < 0) return fail_sys(fmt::format("stat {}", v2_path_));
     return static_cast<std::uint64_t>(st.st_ino);
+}
+
+std::vector<std::string> prefix_nodes(const Layout& layout, const std::string& parent, const std::string& prefix) {
+    const std::string rel = rel_prefix(parent, prefix);
+    std::vector<std::string> out{fs::join(layout.v2_mount, rel)};
+    for (const auto& h : layout.v1) out.push_back(fs::join(h.mount, rel));
+    return out;
+}
+
+Result<std::vector<std::string>> ct_nodes_below(const Layout& layout, const std::string& parent, const std::string& prefix) {
+    auto subdirs = fs::list_subdirs(prefix_nodes(layout, parent, prefix).front());
+    if (!subdirs && subdirs.error().err == ENOENT) return std::vector<std::string>{};
+    return subdirs;
+}
+
+Result<> remove_prefix_nodes(const Layout& layout, const std::string& parent, const std::string& prefix) {
+    for (const auto& p : prefix_nodes(layout, parent, prefix)) {
+        auto below = fs::list_subdirs(p);
+        if (!below) {
+            if (below.error().err == ENOENT) continue;
+            return std::unexpected(below.error());
+        }
+        if (!below->empty())
+            return fail(Error{EBUSY, fmt::format("not removing cgroup {}: a container's cgroup ({}) is below it", p, below->front())});
+        BC_TRYV(rmdir_tree(p));  // waits while a child removed moments ago keeps it busy
+    }
+    return {};
 }
 
 }  // namespace bc::cgroup

@@ -34,15 +34,19 @@ public:
     // sub-cgroups (cgroup.procs, cgroup.threads, cgroup.subtree_control; tasks in v1), never
     // the files that set the node's own limits.
     Result<> delegate(uid_t uid, gid_t gid) const;
-    // Moves a process (0 = the caller) into every node.
-    Result<> attach(pid_t pid) const;
     // The cgroup2 node as a directory fd, for clone3(CLONE_INTO_CGROUP).
     Result<Fd> open_v2() const;
-    // The cgroup.procs files of the v1 nodes (with_v2: the cgroup2 node's first), opened now
-    // to be written later, possibly from another mount namespace where the host's cgroupfs
-    // is not reachable by path.
-    Result<std::vector<Fd>> open_procs(bool with_v2) const;
-    static Result<> write_pid(std::span<const Fd> procs, pid_t pid);
+    // The files through which a new process moves itself into the nodes that clone3 did not
+    // place it in: cgroup.procs of the cgroup2 node first (with_v2), then `tasks` of every v1
+    // node. They are opened now, by the host's root, because the kernel checks the opener's
+    // credentials, and possibly from another mount namespace where the host's cgroupfs is not
+    // reachable by path. The process writes "0" to them itself (join_self) while it has one
+    // thread: a thread that moves itself skips the kernel's global threadgroup lock and so the
+    // RCU grace period (10-20 ms) that writing a pid to cgroup.procs waits for.
+    Result<std::vector<Fd>> open_self_join(bool with_v2) const;
+    // Moves the calling thread through those files. Returns 0 or errno; safe in a child of
+    // clone (no allocation).
+    static int join_self(std::span<const Fd> files) noexcept;
     // Every process in the container's cgroup2 subtree.
     Result<std::vector<pid_t>> procs() const;
     // True when any process is in the subtree (cgroup.events "populated").
@@ -50,8 +54,8 @@ public:
     // SIGKILL to every process in the subtree (cgroup.kill, or signals where it is missing),
     // then waits until it is empty (at most timeout_ms).
     Result<> kill_all(unsigned timeout_ms = 5000) const;
-    // Removes the container's nodes (and sub-cgroups it made) and the prefix when empty.
-    // Missing nodes are fine.
+    // Removes the container's nodes (and sub-cgroups it made). Missing nodes are fine. The
+    // prefix nodes stay (see remove_prefix_nodes).
     Result<> remove() const;
     bool exists() const;
     // The cgroup2 id (kernfs node id), what BPF's bpf_get_current_cgroup_id() returns.
@@ -77,5 +81,15 @@ private:
     std::vector<Node> v1_;    // nodes in the v1 hierarchies, same relative path
     std::vector<std::string> v1_prefixes_;
 };
+
+// The prefix nodes <mount>/<parent>/<prefix> of every hierarchy, cgroup2 first. The first
+// start makes them; they stay while the accounting is installed (its programs are attached
+// to the cgroup2 one), and go with `beanctl unload`.
+std::vector<std::string> prefix_nodes(const Layout& layout, const std::string& parent, const std::string& prefix);
+// The containers' nodes below the cgroup2 prefix node (their CTIDs as named there).
+Result<std::vector<std::string>> ct_nodes_below(const Layout& layout, const std::string& parent, const std::string& prefix);
+// Removes the prefix nodes; missing ones are fine, one that still holds a container's node
+// is an error.
+Result<> remove_prefix_nodes(const Layout& layout, const std::string& parent, const std::string& prefix);
 
 }  // namespace bc::cgroup

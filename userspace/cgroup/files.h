@@ -7,6 +7,8 @@ inline constexpr const char* controllers = "cgroup.controllers";
 inline constexpr const char* subtree_control = "cgroup.subtree_control";
 inline constexpr const char* events = "cgroup.events";
 inline constexpr const char* kill = "cgroup.kill";
+inline constexpr const char* threads = "cgroup.threads";
+inline constexpr const char* v1_tasks = "tasks";
 // cgroup2 controller files
 inline constexpr const char* pids_current = "pids.current";
 inline constexpr const char* pids_max = "pids.max";

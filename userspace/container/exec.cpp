@@ -39,7 +39,7 @@ struct Joined {
     const CtConfig* ct = nullptr;
     Fd init_pidfd;
     Fd v2;                       // cgroup2 node, for clone3(CLONE_INTO_CGROUP)
-    std::vector<Fd> procs;       // cgroup.procs of every node, cgroup2 first
+    std::vector<Fd> join;        // for CtGroup::join_self: cgroup2's cgroup.procs, then v1 tasks
     bool userns = false;         // the command joins the container's user namespace too
     std::vector<sock_filter> seccomp;  // the container's filter, installed before exec
 };
@@ -55,7 +55,7 @@ Result<Joined> join(const Settings& s, const cgroup::CtGroup& cg, const CtConfig
     if (::prctl(PR_SET_DUMPABLE, 0) < 0) return fail_sys("prctl(PR_SET_DUMPABLE)");
     Joined j;
     j.v2 = BC_TRY(cg.open_v2());
-    j.procs = BC_TRY(cg.open_procs(true));
+    j.join = BC_TRY(cg.open_self_join(true));
     // Init's root, to check below that joining the mount namespace put us in the same root.
     Fd init_root(::open(fmt::format("/proc/{}/root", init->pid).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!init_root) return fail_sys(fmt::format("opening the root of container {}", ct.id));
@@ -76,8 +76,8 @@ Result<Joined> join(const Settings& s, const cgroup::CtGroup& cg, const CtConfig
     return j;
 }
 
-// Forks the first process inside: born in the container's cgroup2 node, moved into its v1
-// nodes before it runs, then it joins the cgroup namespace and runs child(). Returns its pid.
+// Forks the first process inside: born in the container's cgroup2 node, it moves itself into
+// the v1 nodes, joins the cgroup namespace and runs child(). Returns its pid.
 template <class F>
 Result<pid_t> spawn_inside(Joined& j, F&& child) {
     int p[2];
@@ -86,6 +86,11 @@ Result<pid_t> spawn_inside(Joined& j, F&& child) {
     auto cloned = BC_TRY(proc::clone_process(0, j.v2.get()));
     if (cloned.pid == 0) {
         wr.reset();
+        if (int e = cgroup::CtGroup::join_self(std::span<const Fd>(j.join).subspan(cloned.in_cgroup ? 1 : 0))) {
+            std::string msg = fmt::format("beanctl: joining the cgroups of container {}: {}\n", j.ct->id, std::strerror(e));
+            (void)!::write(STDERR_FILENO, msg.data(), msg.size());
+            ::_exit(126);
+        }
         char go;
         if (::read(rd.get(), &go, 1) != 1) ::_exit(126);
         if (::setns(j.init_pidfd.get(), CLONE_NEWCGROUP) < 0) ::_exit(126);
@@ -97,9 +102,7 @@ Result<pid_t> spawn_inside(Joined& j, F&& child) {
         ::_exit(126);
     }
     rd.reset();
-    // clone3 put it in the cgroup2 node; the v1 nodes (every node without clone3) remain.
-    auto placed = cgroup::CtGroup::write_pid(std::span<const Fd>(j.procs).subspan(cloned.in_cgroup ? 1 : 0), cloned.pid);
-    if (placed) placed = apply_rlimits(cloned.pid, *j.ct);
+    auto placed = apply_rlimits(cloned.pid, *j.ct);
     if (!placed) {
         ::kill(cloned.pid, SIGKILL);
         (void)proc::wait_exit_code(cloned.pid);

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "bpf/accounting.h"
 #include "container/archive.h"
@@ -154,6 +155,7 @@ Result<> Manager::start_locked(Ctid id) {
         BC_TRYV(teardown(id, ct.ve_root, true));
     }
     const bool mounted_now = BC_TRY(mount_root(ct));
+    log::debug("container {}: root mounted", id);
     auto undo = [&](Error e) -> Result<> {
         if (auto r = cg.kill_all(); !r) log::warn("cleaning up: {}", r.error().msg);
         if (auto r = net::teardown(s_, id, ct.netifs); !r) log::warn("cleaning up: {}", r.error().msg);
@@ -169,6 +171,7 @@ Result<> Manager::start_locked(Ctid id) {
     if (ct.userns)
         if (auto r = cg.delegate(ct.userns_base, ct.userns_base); !r) return undo(r.error());
     if (auto r = fs::mkdir_p(s_.ct_run_dir(id), 0700); !r) return undo(r.error());
+    log::debug("container {}: cgroups made", id);
     // Counting starts before init exists: its own creation is the first charge.
     {
         auto acct = bpf::Accounting::load(s_.bpf_dir, s_.run_dir, bpf::load_options(cg, s_.bpf_max_tasks));
@@ -187,6 +190,7 @@ Result<> Manager::start_locked(Ctid id) {
         auto rules = effective_device_rules(ct);
         if (!rules) return undo(rules.error());
         if (auto r = acct->set_devices(*cgid, *rules); !r) return undo(r.error());
+        log::debug("container {}: registered with the accounting", id);
     }
 
     SpawnRequest req;
@@ -195,7 +199,7 @@ Result<> Manager::start_locked(Ctid id) {
     req.rootfs = ct.ve_root;
     req.console_log = console_log_path(s_, id);
     req.ubc_file = s_.bpf_dir + "/user_beancounters";
-    req.on_placed = [&](pid_t pid) -> Result<> {
+    req.make_network = [&](pid_t pid) -> Result<> {
         if (auto r = net::setup(s_, ct, pid); !r) return std::unexpected(r.error().wrap("setting up the network"));
         if (auto r = net::add_netifs(ct, pid, ct.netifs); !r) return std::unexpected(r.error().wrap("adding NETIF interfaces"));
         if (auto r = net::move_in(pid, ct.netdevs); !r) return std::unexpected(r.error().wrap("moving NETDEV interfaces in"));
@@ -446,6 +450,17 @@ Result<> Manager::umount(Ctid id) {
     if (st.running) return fail(Error{EBUSY, fmt::format("container {} is running; stop it first", id)});
     if (!st.mounted) return fail(Error{EINVAL, fmt::format("container {} is not mounted", id)});
     return umount_root(st.ve_root);
+}
+
+Result<> Manager::unload() {
+    auto busy = BC_TRY(cgroup::ct_nodes_below(l_, s_.cgroup_parent, s_.cgroup_prefix));
+    if (!busy.empty())
+        return fail(Error{EBUSY, fmt::format("container{} {} still {} cgroups; stop {} first", busy.size() > 1 ? "s" : "",
+                                             fmt::join(busy, ", "), busy.size() > 1 ? "have" : "has",
+                                             busy.size() > 1 ? "them" : "it")});
+    BC_TRYV(bpf::Accounting::unload(s_.bpf_dir, s_.run_dir));
+    // A start that made its cgroups after the check above keeps the prefix: it is in use.
+    return cgroup::remove_prefix_nodes(l_, s_.cgroup_parent, s_.cgroup_prefix);
 }
 
 Result<CtStatus> Manager::status(Ctid id) const { return container::status(s_, l_, id); }

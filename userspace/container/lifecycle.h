@@ -57,6 +57,9 @@ public:
     Result<> mount(Ctid id);
     Result<> umount(Ctid id);
     Result<CtStatus> status(Ctid id) const;
+    // Uninstalls: the accounting programs and every counter, and the cgroup prefix nodes.
+    // Refused while any container has cgroups (is running). The next start installs anew.
+    Result<> unload();
     // Every CTID with a config file, plus leftovers of interrupted creates, sorted.
     Result<std::vector<Ctid>> list_ids() const;
 

@@ -207,7 +207,10 @@ Step wait_parent(int sync_fd, const char* what) {
 }
 
 // Everything the child does between clone and exec, in order.
-Step child_setup(const SpawnRequest& req, const HostMounts& host, int sync_fd, int console_fd) {
+Step child_setup(const SpawnRequest& req, const HostMounts& host, std::span<const Fd> join, int sync_fd, int console_fd) {
+    // First into the cgroups clone3 did not place it in (the v1 hierarchies), before it
+    // allocates anything, while it has one thread (see CtGroup::open_self_join).
+    if (int e = cgroup::CtGroup::join_self(join)) return step_fail("joining the container's cgroups", e);
     // With a user namespace the child owns no host id until the parent has written its maps;
     // then it becomes the container's root (host id USERNS_BASE) with no host groups.
     if (auto r = wait_parent(sync_fd, "user id maps"); !r) return r;
@@ -250,10 +253,10 @@ Step child_setup(const SpawnRequest& req, const HostMounts& host, int sync_fd, i
     }
     if (auto r = loopback_up(); !r) return r;
 
-    // Wait until the parent has placed us in all of the container's cgroups, then root the
-    // cgroup namespace there: the container sees its own nodes as "/".
-    if (auto r = wait_parent(sync_fd, "cgroup placement"); !r) return r;
+    // Rooted at the container's nodes, which it joined first: the container sees them as "/".
     if (::unshare(CLONE_NEWCGROUP) < 0) return step_fail("entering a new cgroup namespace");
+    // The parent sets up the network meanwhile; init starts when it is ready.
+    if (auto r = wait_parent(sync_fd, "the network"); !r) return r;
 
     Fd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
     if (!null) return step_fail("opening /dev/null");
@@ -268,8 +271,9 @@ Step child_setup(const SpawnRequest& req, const HostMounts& host, int sync_fd, i
     return {};
 }
 
-[[noreturn]] void child_main(const SpawnRequest& req, const HostMounts& host, int sync_fd, int console_fd) {
-    auto r = child_setup(req, host, sync_fd, console_fd);
+[[noreturn]] void child_main(const SpawnRequest& req, const HostMounts& host, std::span<const Fd> join, int sync_fd,
+                             int console_fd) {
+    auto r = child_setup(req, host, join, sync_fd, console_fd);
     std::string msg;
     if (r) {
         ::prctl(PR_SET_PDEATHSIG, 0);
@@ -392,7 +396,7 @@ Result<pid_t> spawn_init(const SpawnRequest& req) {
     SpawnRequest with_filter = req;
     with_filter.seccomp = &filter;
     auto v2 = BC_TRY(req.cgroup->open_v2());
-    auto v1_procs = BC_TRY(req.cgroup->open_procs(false));
+    auto join = BC_TRY(req.cgroup->open_self_join(true));
     const int flags = kNamespaces | (req.ct->userns ? CLONE_NEWUSER : 0);
     auto cloned = proc::clone_process(flags, v2.get());
     if (!cloned && cloned.error().err == EPERM && req.ct->userns) cloned = clone_unchrooted(flags, v2.get());
@@ -400,16 +404,19 @@ Result<pid_t> spawn_init(const SpawnRequest& req) {
         return std::unexpected(cloned.error().wrap(fmt::format("creating init in new {}mount, PID, UTS, IPC and network namespaces",
                                                                req.ct->userns ? "user, " : "")));
     const pid_t pid = cloned->pid;
+    if (pid != 0) log::debug("init cloned, host pid {}", pid);
     if (pid == 0) {
         parent_end.reset();
         // Die with the parent until init is exec'd: no half-built container survives a kill -9.
         // (If the parent is already gone, the read of the "go" byte sees EOF.)
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        child_main(with_filter, host, child_end.get(), console.get());
+        child_main(with_filter, host, std::span<const Fd>(join).subspan(cloned->in_cgroup ? 1 : 0), child_end.get(),
+                   console.get());
     }
     child_end.reset();
     console.reset();
     host = HostMounts{};
+    join.clear();
 
     // The child may fail at any step meanwhile: then a send fails and its message is
     // waiting on the socket, read below.
@@ -431,25 +438,21 @@ Result<pid_t> spawn_init(const SpawnRequest& req) {
     if (released && req.on_spawned)
         if (auto r = req.on_spawned(pid); !r) return abort_child(r.error());
     if (auto r = apply_rlimits(pid, *req.ct); !r) return abort_child(r.error());
-    // Born in the cgroup2 node (clone3); the v1 hierarchies, if any, take it now, while the
-    // child builds its root.
-    if (released) {
-        auto placed = cloned->in_cgroup ? bc::cgroup::CtGroup::write_pid(v1_procs, pid) : req.cgroup->attach(pid);
-        if (!placed) return abort_child(placed.error().wrap("placing init in its cgroups"));
-        if (req.on_placed)
-            if (auto r = req.on_placed(pid); !r) {
-                // The child may have failed first (its namespaces are gone then): its own
-                // word is the better reason.
-                char why[1024];
-                ssize_t m = ::recv(parent_end.get(), why, sizeof why, MSG_DONTWAIT);
-                if (m > 0)
-                    return abort_child(Error::msg_only(fmt::format("starting init: {}", std::string_view(why, static_cast<size_t>(m)))));
-                return abort_child(r.error());
-            }
-        if (!release('g')) {
-            released = false;
-            send_errno = errno;
+    // The child joins its cgroups itself (child_setup) and builds its root meanwhile.
+    if (released && req.make_network)
+        if (auto r = req.make_network(pid); !r) {
+            // The child may have failed first (its namespaces are gone then): its own word
+            // is the better reason.
+            char why[1024];
+            ssize_t m = ::recv(parent_end.get(), why, sizeof why, MSG_DONTWAIT);
+            if (m > 0)
+                return abort_child(Error::msg_only(fmt::format("starting init: {}", std::string_view(why, static_cast<size_t>(m)))));
+            return abort_child(r.error());
         }
+    log::debug("network set up");
+    if (released && !release('g')) {
+        released = false;
+        send_errno = errno;
     }
 
     char buf[1024];

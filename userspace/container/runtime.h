@@ -38,9 +38,9 @@ struct SpawnRequest {
     std::string ubc_file;
     // Set by spawn_init: the seccomp program the child installs last.
     const std::vector<sock_filter>* seccomp = nullptr;
-    // Called in the parent once the child is in its cgroups, before it may exec init (the
-    // container's network is made here).
-    std::function<Result<>(pid_t)> on_placed;
+    // Called in the parent while the child builds its root, before it may exec init: the
+    // container's network is made here.
+    std::function<Result<>(pid_t)> make_network;
     // Called in the parent before a child that failed is killed (gives host interfaces back
     // while its network namespace still exists).
     std::function<void(pid_t)> on_abort;

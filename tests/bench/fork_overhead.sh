@@ -23,6 +23,7 @@ export BEANCOUNTER_CONF_DIR=$W/etc BEANCOUNTER_LIB_DIR=$W/lib BEANCOUNTER_RUN_DI
 PIN=$BEANCOUNTER_BPF_DIR
 cleanup() {
   for c in 950 951; do "$B" stop $c --fast >/dev/null 2>&1 || true; "$B" destroy $c >/dev/null 2>&1 || true; done
+  "$B" unload >/dev/null 2>&1 || true   # the programs, the pins and the cgroup prefix nodes
   rm -rf "$PIN" "$W"
 }
 trap cleanup EXIT

@@ -35,6 +35,7 @@ cleanup() {
   fi
   "$B" stop $CT --fast >/dev/null 2>&1 || true
   "$B" destroy $CT >/dev/null 2>&1 || true
+  "$B" unload >/dev/null 2>&1 || true   # the programs, the pins and the cgroup prefix nodes
   rm -rf "$BEANCOUNTER_BPF_DIR" "$W"
 }
 trap cleanup EXIT

@@ -67,11 +67,7 @@ int main(int argc, char** argv) {
     cleanup = [&] {
         (void)bc::bpf::Accounting::unload(pins);
         for (const auto& cg : cts) (void)cg.remove();
-        // A parent cgroup stays busy for a moment after its last child is removed.
-        std::vector<std::string> prefixes{layout->v2_mount + "/" + prefix};
-        for (const auto& h : layout->v1) prefixes.push_back(h.mount + "/" + prefix);
-        for (const auto& p : prefixes)
-            for (int i = 0; i < 200 && ::rmdir(p.c_str()) < 0 && errno == EBUSY; ++i) ::usleep(10000);
+        (void)bc::cgroup::remove_prefix_nodes(*layout, "", prefix);
     };
     std::atexit([] { cleanup(); });
 

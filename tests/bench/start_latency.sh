@@ -33,9 +33,9 @@ MOVED=()
 cleanup() {
   "$B" stop 900 --fast >/dev/null 2>&1 || true
   "$B" destroy 900 >/dev/null 2>&1 || true
+  "$B" unload >/dev/null 2>&1 || true   # the programs, the pins and the cgroup prefix nodes
   crun --root $W/crun-state delete -f bench >/dev/null 2>&1 || true
   for c in "${MOVED[@]}"; do umount "$W/cgv1-$c" && rmdir "$W/cgv1-$c"; done
-  rm -rf "$BEANCOUNTER_BPF_DIR"   # unpinning the links detaches the programs
   rm -rf "$W"
 }
 trap cleanup EXIT

@@ -34,10 +34,13 @@ protected:
         ::mkdir((root_->path() + "/template").c_str(), 0755);
     }
     static void TearDownTestSuite() {
-        // The suite's BPF programs stop when their pinned links go.
+        // Uninstalled as an admin would: the programs stop when their pinned links go, and
+        // the prefix nodes (kept while the accounting is installed) are removed.
         if (root_) {
-            auto r = bc::bpf::Accounting::unload(bpf_dir());
-            EXPECT_TRUE(r) << r.error().msg;
+            auto r = beanctl({"unload"});
+            EXPECT_EQ(r.code, 0) << r.err;
+            EXPECT_FALSE(std::filesystem::exists(bpf_dir())) << "pins left: " << bpf_dir();
+            for (const auto& d : prefix_dirs()) EXPECT_FALSE(std::filesystem::exists(d)) << "cgroup left: " << d;
         }
         delete root_;
         root_ = nullptr;
@@ -133,12 +136,17 @@ protected:
         return out;
     }
 
-    // No cgroup, mount or process of this test process's containers remains.
+    // No cgroup, mount or process of this test process's containers remains. (The prefix
+    // nodes stay until the suite's `beanctl unload`, with no cgroup below them.)
     void expect_nothing_left() {
         reap_orphans();
         for (const auto& c : top_cgroups())
             EXPECT_TRUE(top_cgroups_before_.count(c)) << "a cgroup appeared outside the prefix: " << c;
-        for (const auto& d : prefix_dirs()) EXPECT_FALSE(std::filesystem::exists(d)) << "cgroup left: " << d;
+        for (const auto& d : prefix_dirs()) {
+            if (!std::filesystem::exists(d)) continue;
+            for (const auto& e : std::filesystem::directory_iterator(d))
+                EXPECT_FALSE(e.is_directory()) << "cgroup left: " << e.path();
+        }
         const auto mounts = bc::fs::mount_points().value();
         for (const auto& m : mounts)
             EXPECT_EQ(m.find(root_->path()), std::string::npos) << "mount left: " << m;

@@ -24,6 +24,7 @@ TEST_F(BeanctlTest, DelegatedCgroupParent) {
     ScopeExit undo([&] {
         beanctl({"stop", "1301", "--fast"});
         beanctl({"destroy", "1301"});
+        beanctl({"unload"});
         std::filesystem::remove(etc() + "/beancounter.conf");
         for (auto it = made.rbegin(); it != made.rend(); ++it) ::rmdir(it->c_str());
     });
@@ -73,7 +74,10 @@ TEST_F(BeanctlTest, DelegatedCgroupParent) {
     EXPECT_EQ(beanctl({"destroy", id}).code, 0);
     ids_.clear();
 
-    // Our prefix is gone; the admin's parent is untouched.
+    // Uninstalled, our prefix is gone; the admin's parent is untouched.
+    EXPECT_TRUE(std::filesystem::is_directory(l.v2_mount + "/" + parent + "/" + prefix())) << "kept until unload";
+    auto u = beanctl({"unload"});
+    EXPECT_EQ(u.code, 0) << u.err;
     EXPECT_FALSE(std::filesystem::exists(l.v2_mount + "/" + parent + "/" + prefix()));
     for (const auto& p : made) EXPECT_TRUE(std::filesystem::is_directory(p)) << p;
 }

@@ -114,11 +114,15 @@ TEST(CtGroup, PathsAndLifecycleOnHybridTree) {
     for (const auto& n : g.nodes()) EXPECT_TRUE(std::filesystem::is_directory(n.path)) << n.path;
     ASSERT_TRUE(g.remove());
     EXPECT_FALSE(g.exists());
-    EXPECT_FALSE(std::filesystem::exists(d / "unified/bc-unit")) << "an empty prefix is removed too";
-    EXPECT_FALSE(std::filesystem::exists(d / "memory/bc-unit"));
+    EXPECT_TRUE(std::filesystem::is_directory(d / "unified/bc-unit")) << "the prefix stays (the programs' attach point)";
+    EXPECT_TRUE(std::filesystem::is_directory(d / "memory/bc-unit"));
+    EXPECT_EQ(prefix_nodes(l, "", "bc-unit").size(), 7u);
+    ASSERT_TRUE(remove_prefix_nodes(l, "", "bc-unit"));
+    for (const auto& p : prefix_nodes(l, "", "bc-unit")) EXPECT_FALSE(std::filesystem::exists(p)) << p;
+    EXPECT_TRUE(remove_prefix_nodes(l, "", "bc-unit")) << "nothing to remove is fine";
 }
 
-TEST(CtGroup, PrefixStaysWhileAnotherContainerUsesIt) {
+TEST(CtGroup, PrefixIsNotRemovedWhileAContainerUsesIt) {
     bctest::TempDir d;
     bctest::write(d / "cgroup.controllers", "memory pids cpu\n");
     auto l = Layout::detect(line(30, d.path(), "cgroup2", "rw")).value();
@@ -126,10 +130,19 @@ TEST(CtGroup, PrefixStaysWhileAnotherContainerUsesIt) {
     ASSERT_TRUE(a.create());
     ASSERT_TRUE(b.create());
     EXPECT_TRUE(a.v1_nodes().empty());
+    EXPECT_EQ(ct_nodes_below(l, "", "bc-unit").value().size(), 2u);
     ASSERT_TRUE(a.remove());
     EXPECT_TRUE(std::filesystem::is_directory(d / "bc-unit/102"));
+    EXPECT_EQ(ct_nodes_below(l, "", "bc-unit").value(), std::vector<std::string>{"102"});
+    auto r = remove_prefix_nodes(l, "", "bc-unit");
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().err, EBUSY);
+    EXPECT_NE(r.error().msg.find("(102)"), std::string::npos) << r.error().msg;
+    EXPECT_TRUE(std::filesystem::is_directory(d / "bc-unit/102"));
     ASSERT_TRUE(b.remove());
+    ASSERT_TRUE(remove_prefix_nodes(l, "", "bc-unit"));
     EXPECT_FALSE(std::filesystem::exists(d / "bc-unit"));
+    EXPECT_TRUE(ct_nodes_below(l, "", "bc-unit").value().empty());
 }
 
 TEST(CtGroup, DelegatedParent) {

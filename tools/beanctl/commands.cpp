@@ -275,6 +275,15 @@ int cmd_destroy(Context& ctx, const std::string& name, std::vector<std::string> 
     return kExitOk;
 }
 
+int cmd_unload(Context& ctx, const std::string& name, std::vector<std::string> args) {
+    po::variables_map vm;
+    if (!parse(name, po::options_description("Options"), po::positional_options_description(), args, vm)) return kExitOk;
+    auto m = manager(ctx);
+    if (auto r = m.unload(); !r) return report(r.error());
+    std::cout << "Accounting unloaded\n";
+    return kExitOk;
+}
+
 int cmd_mount(Context& ctx, const std::string& name, std::vector<std::string> args) {
     po::variables_map vm;
     if (!parse(name, po::options_description("Options"), ctid_only(), args, vm)) return kExitOk;
@@ -546,6 +555,8 @@ const std::vector<Command>& commands() {
         {"list", "[-a] [-o FIELDS] [-H] [-L] [--json]", "list containers (running ones unless -a)", cmd_list},
         {"template", "[list [--json] | build NAME... [--force]]", "list or build OS templates", cmd_template},
         {"check", "[-v] [--json]", "check what the kernel offers beancounter", cmd_check},
+        {"unload", "", "remove the accounting programs, every counter and the cgroup prefix nodes (no container may run)",
+         cmd_unload},
     };
     return table;
 }

@@ -443,7 +443,9 @@ Result<Accounting> Accounting::load(const std::string& pin_dir, const std::strin
     return a;
 }
 
-Result<> Accounting::unload(const std::string& pin_dir) {
+Result<> Accounting::unload(const std::string& pin_dir, const std::string& lock_dir) {
+    Fd lock;
+    if (!lock_dir.empty()) lock = BC_TRY(lock_loader(lock_dir));
     if (!fs::is_dir(pin_dir)) return {};
     // Links first, so that no program runs against maps that are going away.
     for (const auto& l : kLinks) ::unlink((pin_dir + "/" + l.pin).c_str());

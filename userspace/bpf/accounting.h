@@ -60,8 +60,9 @@ public:
     static Result<Accounting> load(const std::string& pin_dir, const std::string& lock_dir, const LoadOptions& o);
     // Opens the pinned maps of a loaded instance; nullopt if nothing is loaded there.
     static Result<std::optional<Accounting>> open(const std::string& pin_dir);
-    // Removes every pin (programs stop when their last link goes). For uninstall and tests.
-    static Result<> unload(const std::string& pin_dir);
+    // Removes every pin (programs stop when their last link goes), with every counter. With
+    // lock_dir, under the loaders' lock.
+    static Result<> unload(const std::string& pin_dir, const std::string& lock_dir = {});
 
     // A container's cgroup starts counting for it; its counters start from zero, with these
     // barriers and limits (BC_UNLIMITED where the array holds none).

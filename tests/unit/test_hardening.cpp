@@ -15,15 +15,13 @@
 using namespace bc::container;
 
 namespace {
-// Runs f in a child with the filter installed; returns its exit code.
+// Runs f in a child with the filter installed (the program compiled into the tools, as
+// containers get it); returns its exit code.
 template <class F>
 int in_filtered_child(F&& f) {
-    auto prog = build_seccomp_filter();
-    EXPECT_TRUE(prog) << prog.error().msg;
-    if (!prog) return -1;
     pid_t pid = ::fork();
     if (pid == 0) {
-        if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || install_seccomp(*prog) != 0) ::_exit(100);
+        if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || install_seccomp(seccomp_program()) != 0) ::_exit(100);
         ::_exit(f());
     }
     int st = 0;
@@ -31,6 +29,20 @@ int in_filtered_child(F&& f) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : 200 + WTERMSIG(st);
 }
 }  // namespace
+
+TEST(Seccomp, CompiledInProgramIsTheOneTheRulesBuild) {
+    auto prog = build_seccomp_filter();
+    ASSERT_TRUE(prog) << prog.error().msg;
+    auto compiled = seccomp_program();
+    ASSERT_EQ(compiled.size(), prog->size()) << "seccomp_program.inc is stale";
+    ASSERT_GT(compiled.size(), 10u);
+    for (size_t i = 0; i < compiled.size(); ++i) {
+        EXPECT_EQ(compiled[i].code, (*prog)[i].code) << "instruction " << i;
+        EXPECT_EQ(compiled[i].jt, (*prog)[i].jt) << "instruction " << i;
+        EXPECT_EQ(compiled[i].jf, (*prog)[i].jf) << "instruction " << i;
+        EXPECT_EQ(compiled[i].k, (*prog)[i].k) << "instruction " << i;
+    }
+}
 
 TEST(Seccomp, RefusesWhatActsOnTheHostWithEperm) {
     struct Case {

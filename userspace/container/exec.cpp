@@ -41,7 +41,6 @@ struct Joined {
     Fd v2;                       // cgroup2 node, for clone3(CLONE_INTO_CGROUP)
     std::vector<Fd> join;        // for CtGroup::join_self: cgroup2's cgroup.procs, then v1 tasks
     bool userns = false;         // the command joins the container's user namespace too
-    std::vector<sock_filter> seccomp;  // the container's filter, installed before exec
 };
 
 // Joins the container's namespaces except the cgroup one. After this the caller's mount
@@ -69,7 +68,6 @@ Result<Joined> join(const Settings& s, const cgroup::CtGroup& cg, const CtConfig
         return fail(fmt::format("container {}: its root is not the root of its mount namespace; refusing to run "
                                 "a command outside it",
                                 ct.id));
-    j.seccomp = BC_TRY(build_seccomp_filter());
     j.init_pidfd = std::move(init->pidfd);
     j.userns = ct.userns;
     j.ct = &ct;
@@ -97,7 +95,7 @@ Result<pid_t> spawn_inside(Joined& j, F&& child) {
         // Last, the user namespace: from here on the command is the container's root and has
         // no privilege on the host.
         if (j.userns && (::setns(j.init_pidfd.get(), CLONE_NEWUSER) < 0 || proc::become_root() != 0)) ::_exit(126);
-        if (drop_bounding_set() != 0 || install_seccomp(j.seccomp) != 0) ::_exit(126);
+        if (drop_bounding_set() != 0 || install_seccomp(seccomp_program()) != 0) ::_exit(126);
         child();
         ::_exit(126);
     }

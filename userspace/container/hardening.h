@@ -11,6 +11,7 @@
 
 #include <linux/filter.h>
 
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -32,11 +33,13 @@ struct DeniedSyscall {
 // System calls that fail with EPERM in a container (on x86-64, x32 and i386 entry points).
 const std::vector<DeniedSyscall>& denied_syscalls();
 
-// The filter as a classic BPF program (built once, in the parent, with libseccomp).
+// The filter as a classic BPF program, built with libseccomp (seccomp_build.cpp). The build
+// runs it once (bc_seccomp_gen) and compiles the result in: seccomp_program().
 Result<std::vector<sock_filter>> build_seccomp_filter();
+std::span<const sock_filter> seccomp_program();
 
 // In the child, just before exec: async-signal-safe. Return 0 or an errno value.
 int drop_bounding_set();
-int install_seccomp(const std::vector<sock_filter>& prog);
+int install_seccomp(std::span<const sock_filter> prog);
 
 }  // namespace bc::container

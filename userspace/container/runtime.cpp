@@ -267,7 +267,7 @@ Step child_setup(const SpawnRequest& req, const HostMounts& host, std::span<cons
     // Last, what no process of the container may regain: the capabilities that act on the
     // host as a whole, and the system calls the filter refuses.
     if (int e = drop_bounding_set()) return step_fail("dropping capabilities from the bounding set", e);
-    if (int e = install_seccomp(*req.seccomp)) return step_fail("installing the seccomp filter", e);
+    if (int e = install_seccomp(seccomp_program())) return step_fail("installing the seccomp filter", e);
     return {};
 }
 
@@ -392,9 +392,6 @@ Result<pid_t> spawn_init(const SpawnRequest& req) {
     if (!console) return fail_sys(fmt::format("opening {}", req.console_log));
 
     auto host = BC_TRY(host_mounts(req));
-    auto filter = BC_TRY(build_seccomp_filter());
-    SpawnRequest with_filter = req;
-    with_filter.seccomp = &filter;
     auto v2 = BC_TRY(req.cgroup->open_v2());
     auto join = BC_TRY(req.cgroup->open_self_join(true));
     const int flags = kNamespaces | (req.ct->userns ? CLONE_NEWUSER : 0);
@@ -410,7 +407,7 @@ Result<pid_t> spawn_init(const SpawnRequest& req) {
         // Die with the parent until init is exec'd: no half-built container survives a kill -9.
         // (If the parent is already gone, the read of the "go" byte sees EOF.)
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        child_main(with_filter, host, std::span<const Fd>(join).subspan(cloned->in_cgroup ? 1 : 0), child_end.get(),
+        child_main(req, host, std::span<const Fd>(join).subspan(cloned->in_cgroup ? 1 : 0), child_end.get(),
                    console.get());
     }
     child_end.reset();

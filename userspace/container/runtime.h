@@ -36,8 +36,6 @@ struct SpawnRequest {
     // The pinned user_beancounters iterator, bound read-only on /dev/user_beancounters in
     // the container (empty: none).
     std::string ubc_file;
-    // Set by spawn_init: the seccomp program the child installs last.
-    const std::vector<sock_filter>* seccomp = nullptr;
     // Called in the parent while the child builds its root, before it may exec init: the
     // container's network is made here.
     std::function<Result<>(pid_t)> make_network;

@@ -14,7 +14,7 @@
 /* Version of the pinned map layout under /sys/fs/bpf/beancounter/. Bump on any change to the
  * structs or map sizes below; readers refuse pins of another version instead of misreading
  * them. */
-#define BC_ABI_VERSION 6
+#define BC_ABI_VERSION 7
 
 enum bc_unit {
 	BC_UNIT_NONE = 0,
@@ -73,6 +73,11 @@ struct bc_ct_counters {
 	__u32 generation;
 	/* BC_CT_* bits: which sampled values the last collection found */
 	__u32 flags;
+	/* Socket charges and uncharges begun and ended (bpf/sock.bpf.c): equal when none is in
+	 * progress. The settling walk of the socket marks corrects the socket counts only
+	 * when neither moved during the walk. */
+	__u32 sock_begun;
+	__u32 sock_ended;
 	__u32 pad;
 	struct bc_counter res[BC_RES_COUNT];
 };
@@ -127,14 +132,14 @@ struct bc_net_addr_key {
 static_assert(sizeof(struct bc_net_addr_key) == 24, "bc_net_addr_key ABI");
 static_assert(sizeof(struct bc_dev_key) == 24, "bc_dev_key ABI");
 static_assert(sizeof(struct bc_counter) == 40, "bc_counter ABI");
-static_assert(sizeof(struct bc_ct_counters) == 16 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
+static_assert(sizeof(struct bc_ct_counters) == 24 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
 static_assert(sizeof(struct bc_meta) == 16, "bc_meta ABI");
 static_assert(sizeof(struct bc_traffic) == 56, "bc_traffic ABI");
 #else
 _Static_assert(sizeof(struct bc_net_addr_key) == 24, "bc_net_addr_key ABI");
 _Static_assert(sizeof(struct bc_dev_key) == 24, "bc_dev_key ABI");
 _Static_assert(sizeof(struct bc_counter) == 40, "bc_counter ABI");
-_Static_assert(sizeof(struct bc_ct_counters) == 16 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
+_Static_assert(sizeof(struct bc_ct_counters) == 24 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
 _Static_assert(sizeof(struct bc_meta) == 16, "bc_meta ABI");
 _Static_assert(sizeof(struct bc_traffic) == 56, "bc_traffic ABI");
 #endif

@@ -423,3 +423,25 @@ TEST_F(BeanctlTest, HostileRootfsSymlinksAreRefused) {
     EXPECT_EQ(beanctl({"status", id}).out, "CTID 1111 exist unmounted down\n");
     expect_nothing_left();
 }
+
+TEST_F(BeanctlTest, UnloadIsRefusedWhileAContainerRunsThenRemovesEverything) {
+    std::string id = ct(1011);
+    ASSERT_EQ(beanctl({"create", id}).code, 0);
+    ASSERT_EQ(beanctl({"start", id}).code, 0);
+    auto r = beanctl({"unload"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_TRUE(contains(r.err, "container 1011 still has cgroups")) << r.err;
+    EXPECT_TRUE(std::filesystem::exists(bpf_dir() + "/link_sock_create")) << "nothing changed";
+    EXPECT_EQ(beanctl({"exec", id, "true"}).code, 0);
+
+    ASSERT_EQ(beanctl({"stop", id}).code, 0);
+    for (const auto& d : prefix_dirs()) EXPECT_TRUE(std::filesystem::is_directory(d)) << "kept after the last stop: " << d;
+    r = beanctl({"unload"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(bpf_dir()));
+    for (const auto& d : prefix_dirs()) EXPECT_FALSE(std::filesystem::exists(d)) << d;
+    // The next start installs everything anew.
+    ASSERT_EQ(beanctl({"start", id}).code, 0);
+    EXPECT_TRUE(std::filesystem::exists(bpf_dir() + "/link_sock_create"));
+    EXPECT_EQ(beanctl({"exec", id, "true"}).code, 0);
+}

@@ -51,6 +51,17 @@ protected:
         }
         return s;
     }
+    // One of bc_sock_stats (BC_SOCK_STAT_* index), summed over CPUs.
+    std::uint64_t sock_stat(__u32 k) {
+        int fd = ::bpf_obj_get((bpf_dir() + "/bc_sock_stats").c_str());
+        int ncpu = libbpf_num_possible_cpus();
+        std::uint64_t sum = 0;
+        std::vector<__u64> v(static_cast<size_t>(ncpu > 0 ? ncpu : 1));
+        if (fd >= 0 && ::bpf_map_lookup_elem(fd, &k, v.data()) == 0)
+            for (auto x : v) sum += x;
+        if (fd >= 0) ::close(fd);
+        return sum;
+    }
     // What the socket programs did (bc_sock_stats, summed over CPUs) and which sockets the
     // container's network namespace has: printed when a count does not come back.
     std::string diagnosis(const std::string& id) {
@@ -58,7 +69,7 @@ protected:
         int fd = ::bpf_obj_get((bpf_dir() + "/bc_sock_stats").c_str());
         int ncpu = libbpf_num_possible_cpus();
         const char* names[] = {"created", "children", "released", "closed", "no_storage",
-                               "refused", "stale",   "unmarked", "taken"};
+                               "refused", "stale",   "unmarked", "taken",  "settled"};
         for (__u32 k = 0; fd >= 0 && ncpu > 0 && k < std::size(names); ++k) {
             std::vector<__u64> v(static_cast<size_t>(ncpu));
             if (::bpf_map_lookup_elem(fd, &k, v.data()) == 0) {
@@ -137,6 +148,44 @@ TEST_F(SocketsTest, NoDriftAfterAMillionCycles) {
     EXPECT_EQ(s.other, 0u) << diagnosis(id);
     EXPECT_GE(s.tcp_max, 3u) << "listener, client and accepted socket at once";
     EXPECT_LE(s.tcp_max, 4u);
+    // The settling walk takes back what the kernel closed without running the release
+    // program: rare (0 to 2 here in two million sockets), never a habit.
+    EXPECT_LE(sock_stat(9), 3u) << diagnosis(id);
+}
+
+TEST_F(SocketsTest, ChargesOfSocketsGoneUnseenAreSettledAtTheNextRead) {
+    // A socket that went without its release program running keeps its charge in the
+    // counter, but its mark goes with it: the next collection lowers the count to the marks
+    // alive, exactly, and never below.
+    start_with_helper(1511);
+    const std::string id = "1511";
+    ASSERT_EQ(background(id, "hold 1 0 2 600"), "ready 3 2\n");
+    ASSERT_EQ(wait_socks(id, [](const Socks& x) { return x.tcp == 3 && x.other == 2; }), (Socks{3, 3, 0, 2, 2}));
+    const std::uint64_t settled_before = sock_stat(9);
+
+    // Charges with no socket behind them, as a missed release leaves (the container is
+    // quiet: nothing else writes its record meanwhile).
+    int fd = ::bpf_obj_get((bpf_dir() + "/bc_counters").c_str());
+    ASSERT_GE(fd, 0);
+    __u32 key = 1511;
+    bc_ct_counters c{};
+    ASSERT_EQ(::bpf_map_lookup_elem(fd, &key, &c), 0);
+    c.res[BC_RES_numtcpsock].held += 2;
+    c.res[BC_RES_numothersock].held += 5;
+    ASSERT_EQ(::bpf_map_update_elem(fd, &key, &c, BPF_EXIST), 0);
+    ::close(fd);
+
+    Socks s = socks(id);
+    EXPECT_EQ(s.tcp, 3u) << diagnosis(id);
+    EXPECT_EQ(s.other, 2u);
+    EXPECT_EQ(sock_stat(9), settled_before + 7);
+    EXPECT_EQ(socks(id).tcp, 3u) << "a second walk finds nothing to settle";
+    EXPECT_EQ(sock_stat(9), settled_before + 7);
+
+    // And the counting goes on from there, exactly.
+    ASSERT_EQ(beanctl({"exec", id, "killall", "-9", "sockets"}).code, 0);
+    EXPECT_EQ(wait_socks(id, [](const Socks& x) { return x.tcp == 0 && x.other == 0; }).tcp, 0u);
+    EXPECT_EQ(sock_stat(9), settled_before + 7) << "the uncharges at exit did it, not the walk";
 }
 
 TEST_F(SocketsTest, BarrierRefusesWithEnomemAndCountsFailures) {

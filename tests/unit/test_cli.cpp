@@ -18,7 +18,7 @@ TEST(Cli, HelpEverywhere) {
     auto r = beanctl({"--help"});
     EXPECT_EQ(r.code, 0);
     for (const char* c : {"create", "start", "stop", "restart", "status", "destroy", "exec", "enter", "list", "check",
-                          "template", "mount", "umount", "set", "ubc"}) {
+                          "template", "mount", "umount", "set", "ubc", "unload"}) {
         EXPECT_NE(r.out.find(c), std::string::npos) << c;
         auto h = beanctl({c, "--help"});
         EXPECT_EQ(h.code, 0) << c << ": " << h.err;
@@ -47,6 +47,7 @@ TEST(Cli, UsageErrorsExit2) {
         {{"set", "101", "--netdev_add", "lo"}, "not an interface name a container may take"},
         {{"set", "101", "--nameserver", "x"}, "invalid name server address"},
         {{"create", "101", "--no-userns=1"}, "does not take any arguments"},
+        {{"unload", "101"}, "too many positional options"},
         {{"start", ""}, "empty"},
         {{"start", "18446744073709551616"}, "invalid CTID"},
         {{"stop", "101", "--timeout", "abc"}, "timeout"},

@@ -129,7 +129,11 @@ const Domain kDomains[] = {
 #undef BC_DOMAIN
 
 // Every attached program, by the name of its link's pin.
-enum class Attach { tracing, cgroup, collect, ubc };
+// tracing: a tracepoint; cgroup: at the cgroup2 prefix node; collect, ubc: cgroup iterators
+// over the memory hierarchy's prefix node; marks: an iterator over the socket marks.
+enum class Attach { tracing, cgroup, collect, ubc, marks };
+// Attached to a prefix node (made anew when the node is).
+bool at_prefix(Attach k) { return k == Attach::cgroup || k == Attach::collect || k == Attach::ubc; }
 struct LinkSpec {
     const char* pin;
     const char* domain;
@@ -143,6 +147,7 @@ constexpr LinkSpec kLinks[] = {
     {"link_sock_release", "sock", "bc_sock_release", Attach::cgroup},
     {"link_sock_state", "sock", "bc_sock_state", Attach::tracing},
     {"link_sock_destroy", "sock", "bc_sock_destroy", Attach::tracing},
+    {"link_sock_settle", "sock", "bc_sock_settle", Attach::marks},
     {"link_skb_ingress", "net", "bc_skb_ingress", Attach::cgroup},
     {"link_skb_egress", "net", "bc_skb_egress", Attach::cgroup},
     {"link_dev", "dev", "bc_dev_check", Attach::cgroup},
@@ -222,7 +227,7 @@ Links links_state(const std::string& pin_dir, const Targets& t) {
     for (const auto& l : kLinks) {
         std::string path = pin_dir + "/" + l.pin;
         if (!fs::exists(path)) return Links::missing;
-        if (l.kind == Attach::tracing) continue;
+        if (!at_prefix(l.kind)) continue;
         int fd = ::bpf_obj_get(path.c_str());
         if (fd < 0) return Links::missing;
         if (link_cgroup(fd) != t.id_for(l.kind)) state = Links::moved;
@@ -249,7 +254,7 @@ Result<> pin_fd_over(int link_fd, const std::string& path) {
 // to the new nodes as they are (no load, no verification), and the pins moved over.
 Result<> reattach_moved(const std::string& pin_dir, const Targets& t) {
     for (const auto& l : kLinks) {
-        if (l.kind == Attach::tracing) continue;
+        if (!at_prefix(l.kind)) continue;
         std::string path = pin_dir + "/" + l.pin;
         Fd old(::bpf_obj_get(path.c_str()));
         if (!old) return fail_sys(fmt::format("opening {}", path));
@@ -291,7 +296,7 @@ Result<> pin_over(bpf_link* link, const std::string& path) {
     return {};
 }
 
-Result<> attach(const LinkSpec& l, bpf_program* prog, const std::string& pin_dir, const Targets& t) {
+Result<> attach(const LinkSpec& l, bpf_object* obj, bpf_program* prog, const std::string& pin_dir, const Targets& t) {
     std::string path = pin_dir + "/" + l.pin;
     if (l.kind == Attach::cgroup && fs::exists(path)) {
         // Attached to our cgroup already: swap the program in place, atomically.
@@ -311,6 +316,13 @@ Result<> attach(const LinkSpec& l, bpf_program* prog, const std::string& pin_dir
     bpf_link* link = nullptr;
     if (l.kind == Attach::cgroup) {
         link = bpf_program__attach_cgroup(prog, t.cg.get());
+    } else if (l.kind == Attach::marks) {
+        bpf_map* marks = bpf_object__find_map_by_name(obj, "bc_sock_mark");
+        if (!marks) return fail("the bc_sock_mark map is missing from the sock object");
+        union bpf_iter_link_info li{};
+        li.map.map_fd = static_cast<__u32>(bpf_map__fd(marks));
+        LIBBPF_OPTS(bpf_iter_attach_opts, io, .link_info = &li, .link_info_len = sizeof li);
+        link = bpf_program__attach_iter(prog, &io);
     } else if (l.kind != Attach::tracing) {
         union bpf_iter_link_info li{};
         li.cgroup.cgroup_fd = static_cast<__u32>(t.fd_for(l.kind).get());
@@ -368,7 +380,7 @@ Result<std::optional<Accounting>> Accounting::open(const std::string& pin_dir) {
     if (!meta || meta->abi_version == 0) return std::nullopt;
     if (meta->abi_version != BC_ABI_VERSION)
         return fail(fmt::format("the BPF maps pinned in {} have layout version {}, this build uses {}; "
-                                "stop every container and remove the pins there",
+                                "stop every container and run 'beanctl unload'",
                                 pin_dir, meta->abi_version, BC_ABI_VERSION));
     Accounting a;
     a.cgroups_ = BC_TRY(obj_get(pin_dir + "/bc_cgroups"));
@@ -378,6 +390,7 @@ Result<std::optional<Accounting>> Accounting::open(const std::string& pin_dir) {
     if (fs::exists(pin_dir + "/bc_dev_allow")) a.devices_ = BC_TRY(obj_get(pin_dir + "/bc_dev_allow"));
     // Missing only while a loader is between its pins.
     if (fs::exists(pin_dir + "/link_collect")) a.collector_ = BC_TRY(obj_get(pin_dir + "/link_collect"));
+    if (fs::exists(pin_dir + "/link_sock_settle")) a.settler_ = BC_TRY(obj_get(pin_dir + "/link_sock_settle"));
     return a;
 }
 
@@ -425,9 +438,10 @@ Result<Accounting> Accounting::load(const std::string& pin_dir, const std::strin
                                                      d.name, pin_dir)));
     }
     for (const auto& l : kLinks) {
-        bpf_program* prog = bpf_object__find_program_by_name(objs.find(l.domain), l.prog);
+        bpf_object* obj = objs.find(l.domain);
+        bpf_program* prog = bpf_object__find_program_by_name(obj, l.prog);
         if (!prog) return fail(fmt::format("BPF program {} missing from the {} object", l.prog, l.domain));
-        BC_TRYV(attach(l, prog, pin_dir, t));
+        BC_TRYV(attach(l, obj, prog, pin_dir, t));
     }
     bc_meta m{BC_ABI_VERSION, o.ct_level, id};
     __u32 key = 0;
@@ -440,6 +454,7 @@ Result<Accounting> Accounting::load(const std::string& pin_dir, const std::strin
     a.devices_ = dup_map(objs.find("dev"), "bc_dev_allow");
     if (!a.cgroups_ || !a.counters_ || !a.traffic_ || !a.devices_) return fail_sys("dup of map fds");
     a.collector_ = BC_TRY(obj_get(pin_dir + "/link_collect"));
+    a.settler_ = BC_TRY(obj_get(pin_dir + "/link_sock_settle"));
     return a;
 }
 
@@ -574,16 +589,24 @@ Result<std::vector<std::pair<Ctid, bc_ct_counters>>> Accounting::read_all() cons
     return out;
 }
 
-Result<> Accounting::collect() const {
-    if (!collector_) return {};
-    Fd it(::bpf_iter_create(collector_.get()));
-    if (!it) return fail_sys("starting the collection of the controllers' counters");
+namespace {
+// One read of an iterator link whose programs write nothing.
+Result<> run_iterator(const Fd& link, const char* what) {
+    Fd it(::bpf_iter_create(link.get()));
+    if (!it) return fail_sys(fmt::format("starting {}", what));
     char buf[64];
     for (;;) {
         ssize_t n = ::read(it.get(), buf, sizeof buf);
         if (n == 0) return {};
-        if (n < 0 && errno != EINTR) return fail_sys("collecting the controllers' counters");
+        if (n < 0 && errno != EINTR) return fail_sys(what);
     }
+}
+}  // namespace
+
+Result<> Accounting::collect() const {
+    if (collector_) BC_TRYV(run_iterator(collector_, "collecting the controllers' counters"));
+    if (settler_) BC_TRYV(run_iterator(settler_, "settling the socket counts"));
+    return {};
 }
 
 namespace {

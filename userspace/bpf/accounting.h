@@ -77,8 +77,9 @@ public:
     // Every container's counters in one batch lookup.
     Result<std::vector<std::pair<Ctid, bc_ct_counters>>> read_all() const;
     // Copies every container's memory and pids controller counters into its record (one
-    // read of the collecting iterator, bpf/collect.bpf.c). read_all() returns
-    // what the last collection found.
+    // read of the collecting iterator, bpf/collect.bpf.c), then settles the socket counts
+    // against the marks of the sockets alive (one read of bc_sock_settle, bpf/sock.bpf.c).
+    // read_all() returns what the last collection found.
     Result<> collect() const;
     // Every running container's traffic, in one batch lookup.
     Result<std::vector<std::pair<Ctid, Traffic>>> read_all_traffic() const;
@@ -87,6 +88,7 @@ private:
     Result<> drop_devices(std::uint64_t cgroup_id, const std::vector<bc_dev_key>& keep);
     Fd cgroups_, counters_, traffic_, devices_;
     Fd collector_;
+    Fd settler_;  // link_sock_settle (bpf/sock.bpf.c)
 };
 
 }  // namespace bc::bpf

@@ -423,8 +423,10 @@ SEC("iter/cgroup")
 int bc_collect(struct bpf_iter__cgroup *ctx)
 {
 	__u32 ct;
+	struct bc_ct_counters *c = collect_node(ctx->meta, ctx->cgroup, &ct);
 
-	collect_node(ctx->meta, ctx->cgroup, &ct);
+	if (c)
+		bc_sock_snapshot(ct, c); /* for the settling walk that comes next */
 	return 0;
 }
 

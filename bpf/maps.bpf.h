@@ -121,4 +121,41 @@ static __always_inline __u32 bc_owner_flag(__u64 owner)
 	return (__u32)(owner >> 63);
 }
 
+/* The socket settling walk (bpf/sock.bpf.c, bc_sock_settle): what a collection saw of each
+ * container that holds sockets, keyed by the collecting thread, so that collections run at
+ * once do not mix. bc_collect takes the snapshot as it passes each container (generation,
+ * begun and ended charges); bc_sock_settle, read next by the same thread, counts the live
+ * marks into it and settles. LRU: a collection killed in between leaves nothing that lasts. */
+struct bc_walk_key {
+	__u32 tid;
+	__u32 ct;
+};
+struct bc_walk {
+	__u32 generation;
+	__u32 begun;
+	__u32 ended;
+	__u32 pad;
+	__u64 live[2]; /* [0] other, [1] TCP */
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 2 * BC_MAX_CTS);
+	__type(key, struct bc_walk_key);
+	__type(value, struct bc_walk);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bc_sock_walk SEC(".maps");
+
+static __always_inline void bc_sock_snapshot(__u32 ct, struct bc_ct_counters *c)
+{
+	struct bc_walk_key k = {.tid = (__u32)bpf_get_current_pid_tgid(), .ct = ct};
+	struct bc_walk w = {.generation = c->generation};
+
+	/* Nothing to lower (and no entry to make) for a container that holds no socket. */
+	if (!c->res[BC_RES_numtcpsock].held && !c->res[BC_RES_numothersock].held)
+		return;
+	w.begun = __sync_fetch_and_add(&c->sock_begun, 0); /* begun first, then ended */
+	w.ended = __sync_fetch_and_add(&c->sock_ended, 0);
+	bpf_map_update_elem(&bc_sock_walk, &k, &w, BPF_ANY);
+}
+
 #endif /* BEANCOUNTER_MAPS_BPF_H */

@@ -29,7 +29,7 @@
  * kernel closes a socket without running the release program, and no other program sees
  * that socket go. Its mark goes with the socket (socket storage is freed with it), so the
  * marks alive are the truth: an iterator over the marks, run at every collection, counts
- * them per container and lowers a count that is above it. It corrects only a container whose
+ * them per container and lowers a count that is above it (bc_sock_settle below). It corrects only a container whose
  * charges and uncharges did not move during the walk (sock_begun/sock_ended), so that it
  * compares a still picture; it never raises a count.
  *
@@ -228,45 +228,13 @@ int BPF_PROG(bc_sock_destroy, struct sock *sk)
 }
 
 /* The settling walk: an iterator over bc_sock_mark (every marked socket alive), read by every
- * collection. Each walk counts in its own entries of bc_sock_walk, keyed by the reading
- * thread, so that walks run at once do not mix. First call: a snapshot of every container
- * (generation, begun, ended); each mark: one more live socket of its kind; last call (no
- * socket): for every container whose charges stood still throughout (none in progress at
- * the snapshot, none begun since), a count above the live marks is lowered to them, by
+ * collection right after bc_collect, which left a snapshot of each container holding
+ * sockets in bc_sock_walk (generation, begun, ended; maps.bpf.h). Each mark: one more live
+ * socket of its kind in the snapshot. Last call (no socket): for every snapshot of this
+ * thread whose container's charges stood still throughout (none in progress at the
+ * snapshot, none begun since), a count above the live marks is lowered to them, by
  * compare-and-swap (a charge that lands meanwhile makes it fail, and it waits for the next
  * walk). */
-struct bc_walk_key {
-	__u32 tid;
-	__u32 ct;
-};
-struct bc_walk {
-	__u32 generation;
-	__u32 begun;
-	__u32 ended;
-	__u32 pad;
-	__u64 live[2]; /* [0] other, [1] TCP */
-};
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 2 * BC_MAX_CTS);
-	__type(key, struct bc_walk_key);
-	__type(value, struct bc_walk);
-} bc_sock_walk SEC(".maps");
-
-static long walk_snapshot(struct bpf_map *map, __u32 *ct, struct bc_ct_counters *c, void *ctx)
-{
-	struct bc_walk_key k = {.tid = (__u32)bpf_get_current_pid_tgid(), .ct = *ct};
-	struct bc_walk w = {.generation = c->generation};
-
-	/* Nothing to lower (and no entry to make) for a container that holds no socket. */
-	if (!c->res[BC_RES_numtcpsock].held && !c->res[BC_RES_numothersock].held)
-		return 0;
-	w.begun = __sync_fetch_and_add(&c->sock_begun, 0); /* begun first, then ended */
-	w.ended = __sync_fetch_and_add(&c->sock_ended, 0);
-	bpf_map_update_elem(&bc_sock_walk, &k, &w, BPF_ANY);
-	return 0;
-}
-
 static __always_inline void settle_one(struct bc_counter *r, __u64 live)
 {
 	__u64 held = r->held;
@@ -280,19 +248,19 @@ static __always_inline void settle_one(struct bc_counter *r, __u64 live)
 	}
 }
 
-static long walk_settle(struct bpf_map *map, __u32 *ct, struct bc_ct_counters *c, void *ctx)
+static long walk_settle(struct bpf_map *map, struct bc_walk_key *k, struct bc_walk *w, void *ctx)
 {
-	struct bc_walk_key k = {.tid = (__u32)bpf_get_current_pid_tgid(), .ct = *ct};
-	struct bc_walk *w = bpf_map_lookup_elem(&bc_sock_walk, &k);
+	struct bc_ct_counters *c;
 
-	if (!w)
-		return 0;
-	if (w->generation == c->generation && w->begun == w->ended &&
+	if (k->tid != (__u32)bpf_get_current_pid_tgid())
+		return 0; /* another collection's */
+	c = bpf_map_lookup_elem(&bc_counters, &k->ct);
+	if (c && w->generation == c->generation && w->begun == w->ended &&
 	    __sync_fetch_and_add(&c->sock_begun, 0) == w->begun) {
 		settle_one(&c->res[BC_RES_numtcpsock], w->live[1]);
 		settle_one(&c->res[BC_RES_numothersock], w->live[0]);
 	}
-	bpf_map_delete_elem(&bc_sock_walk, &k);
+	bpf_map_delete_elem(&bc_sock_walk, k);
 	return 0;
 }
 
@@ -303,10 +271,8 @@ int bc_sock_settle(struct bpf_iter__bpf_sk_storage_map *ctx)
 	struct bc_walk *w;
 	__u64 *mark = ctx->value, owner;
 
-	if (ctx->meta->seq_num == 0)
-		bpf_for_each_map_elem(&bc_counters, walk_snapshot, 0, 0);
 	if (!ctx->sk) {
-		bpf_for_each_map_elem(&bc_counters, walk_settle, 0, 0);
+		bpf_for_each_map_elem(&bc_sock_walk, walk_settle, 0, 0);
 		return 0;
 	}
 	if (!mark)

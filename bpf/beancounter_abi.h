@@ -79,6 +79,9 @@ struct bc_ct_counters {
 	__u32 sock_begun;
 	__u32 sock_ended;
 	__u32 pad;
+	/* CPU time of the container's tasks, in ns, as its cgroup2 node's cpu.stat counts it
+	 * (usage: user + system, its sub-cgroups included); valid with BC_CT_CPU. */
+	__u64 cpu_ns;
 	struct bc_counter res[BC_RES_COUNT];
 };
 
@@ -87,6 +90,7 @@ struct bc_ct_counters {
 #define BC_CT_KMEM 2u    /* kmemsize was collected (a v1 memory controller with its kmem counter) */
 #define BC_CT_PIDS 4u    /* numproc's limit and refusals were collected from the pids controller */
 #define BC_CT_TASKS 8u   /* privvmpages, lockedpages, numfile, numsiginfo were collected from the tasks */
+#define BC_CT_CPU 16u    /* cpu_ns was collected */
 
 /* Value of the per-CPU map "bc_traffic", keyed by the container's cgroup2 id: what the
  * container's sockets sent and received, summed over CPUs by readers. Bytes are the IP
@@ -132,14 +136,14 @@ struct bc_net_addr_key {
 static_assert(sizeof(struct bc_net_addr_key) == 24, "bc_net_addr_key ABI");
 static_assert(sizeof(struct bc_dev_key) == 24, "bc_dev_key ABI");
 static_assert(sizeof(struct bc_counter) == 40, "bc_counter ABI");
-static_assert(sizeof(struct bc_ct_counters) == 24 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
+static_assert(sizeof(struct bc_ct_counters) == 32 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
 static_assert(sizeof(struct bc_meta) == 16, "bc_meta ABI");
 static_assert(sizeof(struct bc_traffic) == 56, "bc_traffic ABI");
 #else
 _Static_assert(sizeof(struct bc_net_addr_key) == 24, "bc_net_addr_key ABI");
 _Static_assert(sizeof(struct bc_dev_key) == 24, "bc_dev_key ABI");
 _Static_assert(sizeof(struct bc_counter) == 40, "bc_counter ABI");
-_Static_assert(sizeof(struct bc_ct_counters) == 24 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
+_Static_assert(sizeof(struct bc_ct_counters) == 32 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
 _Static_assert(sizeof(struct bc_meta) == 16, "bc_meta ABI");
 _Static_assert(sizeof(struct bc_traffic) == 56, "bc_traffic ABI");
 #endif

@@ -202,6 +202,40 @@ static __always_inline void collect_pids_of_tasks(struct cgroup *cg, struct bc_c
 	}
 }
 
+/* CPU time: the container's cgroup2 node's own figure (cpu.stat usage: user + system, its
+ * sub-cgroups included), brought up to date by bc_flush (bpf/flush.bpf.c) just before. On
+ * pure cgroup2 the walk is in that hierarchy; on hybrid hosts the node is reached through
+ * the tasks of the container's memory node, as pids is (the containers' nodes are at the
+ * same level in every hierarchy). */
+static __always_inline void cpu_of(struct cgroup *v2, struct bc_ct_counters *c)
+{
+	c->cpu_ns = BPF_CORE_READ(v2, bstat.cputime.sum_exec_runtime);
+	c->flags |= BC_CT_CPU;
+}
+
+static __always_inline void collect_cpu_of_tasks(struct cgroup *cg, struct bc_ct_counters *c)
+{
+	struct list_head *head = &cg->cset_links, *first = BPF_CORE_READ(cg, cset_links.next);
+	struct cgrp_cset_link *link;
+	struct cgroup *v2;
+
+	if (!first || first == head)
+		return; /* no task directly in the node */
+	link = container_of(first, struct cgrp_cset_link, cset_link);
+	v2 = BPF_CORE_READ(link, cset, dfl_cgrp);
+	for (int i = 0; i < BC_MAX_CGROUP_DEPTH && v2; i++) {
+		int level = BPF_CORE_READ(v2, level);
+
+		if (level == ct_level) {
+			cpu_of(v2, c);
+			return;
+		}
+		if (level < ct_level)
+			return;
+		v2 = BPF_CORE_READ(v2, self.parent, cgroup);
+	}
+}
+
 #ifdef BC_WITH_TASKS
 /* What the container's tasks hold, summed over every task in the container's subtree with
  * the kernel's css_task iterator (Linux 6.7 and later; the loader uses this build of the
@@ -413,6 +447,10 @@ static __always_inline struct bc_ct_counters *collect_node(struct bpf_iter_meta 
 		collect_pids(css, c);
 	else
 		collect_pids_of_tasks(cg, c);
+	if (mem_v1)
+		collect_cpu_of_tasks(cg, c);
+	else
+		cpu_of(cg, c);
 #ifdef BC_WITH_TASKS
 	take_tasks(cg, sums, c);
 #endif

@@ -4,7 +4,9 @@
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <sstream>
 #include <thread>
 
 #include "../common/ubc_parser.h"
@@ -169,4 +171,54 @@ TEST_F(MemoryTest, TaskSumsMatchProc) {
     }
     EXPECT_EQ(locked, 0u);
     EXPECT_EQ(ubc(id).at("lockedpages").at("maxheld").get<std::uint64_t>(), (4u << 20) / (page_kb * 1024));
+}
+
+// cpu.stat's usage of the container's cgroup2 node, in ns (cgroupfs; reading it flushes).
+std::uint64_t cpu_stat_ns(const std::string& v2) {
+    std::istringstream in(slurp(v2 + "/cpu.stat"));
+    std::string key;
+    std::uint64_t usec = 0;
+    while (in >> key >> usec)
+        if (key == "usage_usec") return usec * 1000;
+    return 0;
+}
+
+TEST_F(MemoryTest, CpuTimeIsTheContainersCgroupUsage) {
+    std::string id = ct(1604);
+    ASSERT_EQ(beanctl({"create", id}).code, 0);
+    ASSERT_EQ(beanctl({"start", id}).code, 0);
+    const std::string v2 = bc::cgroup::CtGroup(layout(), "", prefix(), 1604).v2_path();
+    auto cpu = [&] {
+        auto c = ubc(id).at("cpu").at("usage_ns");
+        EXPECT_FALSE(c.is_null()) << "collected on both test kernels";
+        return c.is_null() ? std::uint64_t{0} : c.get<std::uint64_t>();
+    };
+    const std::uint64_t before = cpu();
+    // A busy loop of about a third of a second inside, run to its end.
+    auto spin = "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done";
+    ASSERT_EQ(beanctl({"exec", id, "sh", "-c", spin}).code, 0);
+    const std::uint64_t after = cpu(), file = cpu_stat_ns(v2);
+    EXPECT_GT(after, before + 100'000'000u) << "the loop's CPU time is in";
+    // The kernel's own figure, read right after (in microseconds): the container is quiet,
+    // so they agree to what its idle init may use in between (1 ms).
+    EXPECT_LE(after / 1000, file / 1000);
+    EXPECT_LE(file / 1000 - after / 1000, 1000u);
+
+    // A sub-cgroup's CPU time is the container's (as a container's systemd would place it):
+    // a spinner started inside, moved into a sub-cgroup from the host, run to its end.
+    auto cg = bc::cgroup::CtGroup(layout(), "", prefix(), 1604);
+    const auto procs_before = cg.procs().value();
+    ASSERT_EQ(beanctl({"exec", id, "sh", "-c", std::string("(") + spin + ") >/dev/null 2>&1 &"}).code, 0);
+    pid_t spinner = 0;
+    const auto procs_after = cg.procs().value();
+    for (pid_t p : procs_after)
+        if (std::find(procs_before.begin(), procs_before.end(), p) == procs_before.end()) spinner = p;
+    ASSERT_NE(spinner, 0);
+    ASSERT_TRUE(std::filesystem::create_directory(v2 + "/sub"));
+    ASSERT_TRUE(bc::fs::write_existing(v2 + "/sub/cgroup.procs", std::to_string(spinner)));
+    for (int i = 0; i < 1000 && ::kill(spinner, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    reap_orphans();
+    const std::uint64_t sub = cpu();
+    EXPECT_GT(sub, after + 100'000'000u) << "the sub-cgroup's loop is in";
+    EXPECT_LE(cpu_stat_ns(v2) / 1000 - sub / 1000, 1000u);
 }

@@ -49,7 +49,7 @@ const std::vector<ListField>& list_fields() {
         std::vector<ListField> v = {
             {"ctid", "CTID", 10},         {"status", "STATUS", -9},       {"ip", "IP_ADDR", -15},
             {"hostname", "HOSTNAME", -20}, {"ostemplate", "OSTEMPLATE", -12}, {"init_pid", "INIT_PID", 10},
-            {"ve_root", "VE_ROOT", -30},  {"ve_private", "VE_PRIVATE", -30},
+            {"ve_root", "VE_ROOT", -30},  {"ve_private", "VE_PRIVATE", -30}, {"cputime", "CPUTIME", 12},
         };
         for (const auto& r : bc::acct::resources()) {
             if (r.unit == BC_UNIT_NONE) continue;
@@ -121,6 +121,7 @@ std::string field_value(const ListField& f, const bc::container::CtStatus& st, c
     if (n == "init_pid") return st.running ? std::to_string(st.init_pid) : "-";
     if (n == "ve_root") return st.ve_root;
     if (n == "ve_private") return st.ve_private;
+    if (n == "cputime") return b && b->cpu_ns ? fmt::format("{:.3f}", static_cast<double>(*b->cpu_ns) / 1e9) : "-";
     return "-";
 }
 
@@ -141,6 +142,7 @@ nlohmann::json field_json(const ListField& f, const bc::container::CtStatus& st,
     }
     const std::string& n = f.name;
     if (n == "ctid") return st.id;
+    if (n == "cputime") return b && b->cpu_ns ? json(static_cast<double>(*b->cpu_ns) / 1e9) : json(nullptr);
     if (n == "init_pid") return st.running ? json(st.init_pid) : json(nullptr);
     if (n == "ip") {
         json a = json::array();
@@ -159,6 +161,7 @@ nlohmann::json beancounters_json(const bc::acct::CtBeancounters& b) {
         j["traffic"] = {{"bytes_in", b.traffic->bytes_in},       {"packets_in", b.traffic->packets_in},
                         {"bytes_out", b.traffic->bytes_out},     {"packets_out", b.traffic->packets_out},
                         {"bytes_loopback", b.traffic->bytes_lo}, {"packets_loopback", b.traffic->packets_lo}};
+    if (b.running) j["cpu"] = {{"usage_ns", b.cpu_ns ? nlohmann::json(*b.cpu_ns) : nlohmann::json(nullptr)}};
     return j;
 }
 

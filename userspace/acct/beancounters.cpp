@@ -30,6 +30,7 @@ CtBeancounters from_record(Ctid id, const bc_ct_counters* counted, std::optional
     b.id = id;
     b.running = true;
     b.traffic = traffic;
+    if (counted && (counted->flags & BC_CT_CPU)) b.cpu_ns = counted->cpu_ns;
     if (counted)
         for (size_t i = 0; i < BC_RES_COUNT; ++i) {
             b.res[i].c = counted->res[i];

@@ -29,6 +29,7 @@ struct CtBeancounters {
     bool running = false;
     std::array<Value, BC_RES_COUNT> res{};
     std::optional<bpf::Traffic> traffic;  // running containers
+    std::optional<std::uint64_t> cpu_ns;  // running containers, where collected (BC_CT_CPU)
 };
 
 // True if the record holds a real held value for the resource: counted by the programs, or

@@ -21,6 +21,8 @@
 #include "collect.skel.h"
 #include "collect_tasks.skel.h"
 #include "dev.skel.h"
+#include "flush.skel.h"
+#include "flush_css.skel.h"
 #include "net.skel.h"
 #include "proc.skel.h"
 #include "sock.skel.h"
@@ -78,6 +80,8 @@ void configure_collect(Collect* s, const LoadOptions& o) {
     s->rodata->page_size = static_cast<__u64>(::sysconf(_SC_PAGESIZE));
 }
 void configure(collect_bpf* s, const LoadOptions& o, int&) { configure_collect(s, o); }
+void configure(flush_bpf*, const LoadOptions&, int&) {}
+void configure(flush_css_bpf*, const LoadOptions&, int&) {}
 void configure(collect_tasks_bpf* s, const LoadOptions& o, int&) { configure_collect(s, o); }
 
 // The per-task collection needs the kernel's css and css_task iterators (Linux 6.7+).
@@ -92,6 +96,19 @@ bool has_task_iterators() {
     }();
     return has;
 }
+// The kernel's flush of cgroup statistics is css_rstat_flush() from Linux 6.16 on,
+// cgroup_rstat_flush() before (bpf/flush.bpf.c).
+bool has_css_rstat_flush() {
+    static const bool has = [] {
+        btf* vmlinux = btf__load_vmlinux_btf();
+        if (!vmlinux) return false;
+        bool found = btf__find_by_name_kind(vmlinux, "css_rstat_flush", BTF_KIND_FUNC) >= 0;
+        btf__free(vmlinux);
+        return found;
+    }();
+    return has;
+}
+bool without_css_rstat_flush() { return !has_css_rstat_flush(); }
 bool always() { return true; }
 bool without_task_iterators() { return !has_task_iterators(); }
 
@@ -125,15 +142,20 @@ const Domain kDomains[] = {
     BC_DOMAIN(dev, "dev", always),
     BC_DOMAIN(collect, "collect", without_task_iterators),
     BC_DOMAIN(collect_tasks, "collect", has_task_iterators),
+    BC_DOMAIN(flush, "flush", without_css_rstat_flush),
+    BC_DOMAIN(flush_css, "flush", has_css_rstat_flush),
 };
 #undef BC_DOMAIN
 
 // Every attached program, by the name of its link's pin.
 // tracing: a tracepoint; cgroup: at the cgroup2 prefix node; collect, ubc: cgroup iterators
-// over the memory hierarchy's prefix node; marks: an iterator over the socket marks.
-enum class Attach { tracing, cgroup, collect, ubc, marks };
+// over the memory hierarchy's prefix node (post-order); flush: a cgroup iterator over the
+// cgroup2 prefix node alone; marks: an iterator over the socket marks.
+enum class Attach { tracing, cgroup, collect, ubc, flush, marks };
 // Attached to a prefix node (made anew when the node is).
-bool at_prefix(Attach k) { return k == Attach::cgroup || k == Attach::collect || k == Attach::ubc; }
+bool at_prefix(Attach k) { return k == Attach::cgroup || k == Attach::collect || k == Attach::ubc || k == Attach::flush; }
+// What a cgroup iterator of this kind walks from its prefix node.
+__u32 iter_order(Attach k) { return k == Attach::flush ? BPF_CGROUP_ITER_SELF_ONLY : BPF_CGROUP_ITER_DESCENDANTS_POST; }
 struct LinkSpec {
     const char* pin;
     const char* domain;
@@ -151,6 +173,7 @@ constexpr LinkSpec kLinks[] = {
     {"link_skb_ingress", "net", "bc_skb_ingress", Attach::cgroup},
     {"link_skb_egress", "net", "bc_skb_egress", Attach::cgroup},
     {"link_dev", "dev", "bc_dev_check", Attach::cgroup},
+    {"link_flush", "flush", "bc_flush", Attach::flush},
     {"link_collect", "collect", "bc_collect", Attach::collect},
     {"user_beancounters", "collect", "bc_ubc", Attach::ubc},
 };
@@ -214,8 +237,9 @@ std::uint64_t link_cgroup(int link_fd) {
 struct Targets {
     Fd cg, mem;
     std::uint64_t cg_id = 0, mem_id = 0;
-    const Fd& fd_for(Attach k) const { return k == Attach::cgroup ? cg : mem; }
-    std::uint64_t id_for(Attach k) const { return k == Attach::cgroup ? cg_id : k == Attach::tracing ? 0 : mem_id; }
+    bool on_cgroup2(Attach k) const { return k == Attach::cgroup || k == Attach::flush; }
+    const Fd& fd_for(Attach k) const { return on_cgroup2(k) ? cg : mem; }
+    std::uint64_t id_for(Attach k) const { return on_cgroup2(k) ? cg_id : at_prefix(k) ? mem_id : 0; }
 };
 
 // Where the pinned links stand: all pinned and attached to these prefix nodes; all pinned
@@ -271,7 +295,7 @@ Result<> reattach_moved(const std::string& pin_dir, const Targets& t) {
         } else {
             union bpf_iter_link_info li{};
             li.cgroup.cgroup_fd = static_cast<__u32>(t.fd_for(l.kind).get());
-            li.cgroup.order = BPF_CGROUP_ITER_DESCENDANTS_POST;
+            li.cgroup.order = static_cast<bpf_cgroup_iter_order>(iter_order(l.kind));
             LIBBPF_OPTS(bpf_link_create_opts, o, .iter_info = &li, .iter_info_len = sizeof li);
             link = Fd(::bpf_link_create(prog.get(), 0, BPF_TRACE_ITER, &o));
         }
@@ -327,7 +351,7 @@ Result<> attach(const LinkSpec& l, bpf_object* obj, bpf_program* prog, const std
         union bpf_iter_link_info li{};
         li.cgroup.cgroup_fd = static_cast<__u32>(t.fd_for(l.kind).get());
         // Post-order: a container's sub-cgroups come before its own node (bpf/collect.bpf.c).
-        li.cgroup.order = BPF_CGROUP_ITER_DESCENDANTS_POST;
+        li.cgroup.order = static_cast<bpf_cgroup_iter_order>(iter_order(l.kind));
         LIBBPF_OPTS(bpf_iter_attach_opts, io, .link_info = &li, .link_info_len = sizeof li);
         link = bpf_program__attach_iter(prog, &io);
     } else {
@@ -390,6 +414,7 @@ Result<std::optional<Accounting>> Accounting::open(const std::string& pin_dir) {
     if (fs::exists(pin_dir + "/bc_dev_allow")) a.devices_ = BC_TRY(obj_get(pin_dir + "/bc_dev_allow"));
     // Missing only while a loader is between its pins.
     if (fs::exists(pin_dir + "/link_collect")) a.collector_ = BC_TRY(obj_get(pin_dir + "/link_collect"));
+    if (fs::exists(pin_dir + "/link_flush")) a.flusher_ = BC_TRY(obj_get(pin_dir + "/link_flush"));
     if (fs::exists(pin_dir + "/link_sock_settle")) a.settler_ = BC_TRY(obj_get(pin_dir + "/link_sock_settle"));
     return a;
 }
@@ -454,6 +479,7 @@ Result<Accounting> Accounting::load(const std::string& pin_dir, const std::strin
     a.devices_ = dup_map(objs.find("dev"), "bc_dev_allow");
     if (!a.cgroups_ || !a.counters_ || !a.traffic_ || !a.devices_) return fail_sys("dup of map fds");
     a.collector_ = BC_TRY(obj_get(pin_dir + "/link_collect"));
+    a.flusher_ = BC_TRY(obj_get(pin_dir + "/link_flush"));
     a.settler_ = BC_TRY(obj_get(pin_dir + "/link_sock_settle"));
     return a;
 }
@@ -604,6 +630,7 @@ Result<> run_iterator(const Fd& link, const char* what) {
 }  // namespace
 
 Result<> Accounting::collect() const {
+    if (flusher_) BC_TRYV(run_iterator(flusher_, "bringing the cgroups' CPU time up to date"));
     if (collector_) BC_TRYV(run_iterator(collector_, "collecting the controllers' counters"));
     if (settler_) BC_TRYV(run_iterator(settler_, "settling the socket counts"));
     return {};

@@ -76,8 +76,9 @@ public:
     Result<> forget(Ctid id);
     // Every container's counters in one batch lookup.
     Result<std::vector<std::pair<Ctid, bc_ct_counters>>> read_all() const;
-    // Copies every container's memory and pids controller counters into its record (one
-    // read of the collecting iterator, bpf/collect.bpf.c), then settles the socket counts
+    // Brings the cgroups' CPU time up to date (bpf/flush.bpf.c), copies every container's
+    // memory and pids controller counters and CPU time into its record (one read of the
+    // collecting iterator, bpf/collect.bpf.c), then settles the socket counts
     // against the marks of the sockets alive (one read of bc_sock_settle, bpf/sock.bpf.c).
     // read_all() returns what the last collection found.
     Result<> collect() const;
@@ -89,6 +90,7 @@ private:
     Fd cgroups_, counters_, traffic_, devices_;
     Fd collector_;
     Fd settler_;  // link_sock_settle (bpf/sock.bpf.c)
+    Fd flusher_;  // link_flush (bpf/flush.bpf.c)
 };
 
 }  // namespace bc::bpf

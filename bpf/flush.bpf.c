@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Brings the cgroups' CPU time up to date before a collection reads it.
+ *
+ * The kernel keeps a cgroup's CPU time (what cpu.stat shows as usage) per CPU and folds it
+ * into the cgroup, and up into its parents, only when something flushes the statistics
+ * ("rstat"): reading cpu.stat does, and so does this program. It is a sleepable iter/cgroup
+ * program attached to the cgroup2 node that holds every container's node (self only), read
+ * right before bc_collect (bpf/collect.bpf.c), which then reads each container's flushed
+ * figure. Flushing the prefix node flushes every container below it that ran since the last
+ * flush, so an idle host costs next to nothing.
+ *
+ * The kfunc is cgroup_rstat_flush() up to Linux 6.15 and css_rstat_flush() from 6.16 on;
+ * this source builds both objects (BC_FLUSH_CSS) and the loader picks the one the kernel
+ * has. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+char LICENSE[] SEC("license") = "GPL";
+
+#ifdef BC_FLUSH_CSS
+extern void css_rstat_flush(struct cgroup_subsys_state *css) __ksym;
+#else
+extern void cgroup_rstat_flush(struct cgroup *cgrp) __ksym;
+#endif
+
+SEC("iter.s/cgroup")
+int bc_flush(struct bpf_iter__cgroup *ctx)
+{
+	struct cgroup *cg = ctx->cgroup;
+
+	if (!cg)
+		return 0;
+#ifdef BC_FLUSH_CSS
+	css_rstat_flush(&cg->self);
+#else
+	cgroup_rstat_flush(cg);
+#endif
+	return 0;
+}

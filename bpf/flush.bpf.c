@@ -28,7 +28,9 @@ int bc_flush(struct bpf_iter__cgroup *ctx)
 {
 	struct cgroup *cg = ctx->cgroup;
 
-	if (!cg)
+	/* (Reading a field makes the object's BTF carry struct cgroup whole: older libbpf
+	 * matches a kfunc's parameter against the kernel's only then, not a forward.) */
+	if (!cg || cg->level < 0)
 		return 0;
 #ifdef BC_FLUSH_CSS
 	css_rstat_flush(&cg->self);

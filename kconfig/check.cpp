@@ -336,11 +336,16 @@ void check_bpf(Features& out, bool verbose) {
     // Kernel functions the optional builds of the programs call (found in the kernel's BTF).
     if (btf) {
         struct btf* vmlinux = btf__load_vmlinux_btf();
-        const bool css_task = vmlinux && btf__find_by_name_kind(vmlinux, "bpf_iter_css_task_new", BTF_KIND_FUNC) >= 0;
+        auto has = [&](const char* f) { return vmlinux && btf__find_by_name_kind(vmlinux, f, BTF_KIND_FUNC) >= 0; };
+        const bool css_task = has("bpf_iter_css_task_new");
+        // The statistics flush, by its name before and after Linux 6.16 (bpf/flush.bpf.c).
+        const char* flush = has("css_rstat_flush") ? "css_rstat_flush" : has("cgroup_rstat_flush") ? "cgroup_rstat_flush" : nullptr;
         btf__free(vmlinux);
         out.push_back({"BPF kfuncs", "bpf_iter_css_task_new", css_task ? Status::ok : need(false),
                        "privvmpages, lockedpages, numfile, numsiginfo",
                        css_task ? "" : "absent (Linux 6.7+): these are not counted"});
+        out.push_back({"BPF kfuncs", flush ? flush : "cgroup_rstat_flush", flush ? Status::ok : need(true),
+                       "CPU time per container; loading the accounting", flush ? "" : "absent (Linux 6.1+)"});
     }
 }
 

@@ -175,20 +175,29 @@ static __always_inline void collect_memory(struct cgroup_subsys_state *css, stru
 	c->flags |= BC_CT_MEMORY;
 }
 
+/* The css_set of the first task directly in a node (NULL if it has none): on hybrid hosts it
+ * names the node's tasks' cgroups in the other hierarchies. */
+static __always_inline struct css_set *cset_of_tasks(struct cgroup *cg)
+{
+	struct list_head *head = &cg->cset_links, *first = BPF_CORE_READ(cg, cset_links.next);
+
+	if (!first || first == head)
+		return 0;
+	return BPF_CORE_READ(container_of(first, struct cgrp_cset_link, cset_link), cset);
+}
+
 /* On hybrid hosts the pids controller is in another hierarchy: reach it through the tasks
  * of the container's node (their css_set names their pids cgroup, which may be below the
  * container's; walk up to the container's level). A node without tasks of its own (all in
  * sub-cgroups) keeps what was collected before. */
 static __always_inline void collect_pids_of_tasks(struct cgroup *cg, struct bc_ct_counters *c)
 {
-	struct list_head *head = &cg->cset_links, *first = BPF_CORE_READ(cg, cset_links.next);
-	struct cgrp_cset_link *link;
+	struct css_set *cset = cset_of_tasks(cg);
 	struct cgroup_subsys_state *css;
 
-	if (!first || first == head)
-		return; /* no task directly in the node */
-	link = container_of(first, struct cgrp_cset_link, cset_link);
-	css = BPF_CORE_READ(link, cset, subsys[bpf_core_enum_value(enum cgroup_subsys_id, pids_cgrp_id)]);
+	if (!cset)
+		return;
+	css = BPF_CORE_READ(cset, subsys[bpf_core_enum_value(enum cgroup_subsys_id, pids_cgrp_id)]);
 	for (int i = 0; i < BC_MAX_CGROUP_DEPTH && css; i++) {
 		int level = BPF_CORE_READ(css, cgroup, level);
 
@@ -215,14 +224,12 @@ static __always_inline void cpu_of(struct cgroup *v2, struct bc_ct_counters *c)
 
 static __always_inline void collect_cpu_of_tasks(struct cgroup *cg, struct bc_ct_counters *c)
 {
-	struct list_head *head = &cg->cset_links, *first = BPF_CORE_READ(cg, cset_links.next);
-	struct cgrp_cset_link *link;
+	struct css_set *cset = cset_of_tasks(cg);
 	struct cgroup *v2;
 
-	if (!first || first == head)
-		return; /* no task directly in the node */
-	link = container_of(first, struct cgrp_cset_link, cset_link);
-	v2 = BPF_CORE_READ(link, cset, dfl_cgrp);
+	if (!cset)
+		return;
+	v2 = BPF_CORE_READ(cset, dfl_cgrp);
 	for (int i = 0; i < BC_MAX_CGROUP_DEPTH && v2; i++) {
 		int level = BPF_CORE_READ(v2, level);
 

@@ -91,6 +91,7 @@ struct bc_ct_counters {
 #define BC_CT_PIDS 4u    /* numproc's limit and refusals were collected from the pids controller */
 #define BC_CT_TASKS 8u   /* privvmpages, lockedpages, numfile, numsiginfo were collected from the tasks */
 #define BC_CT_CPU 16u    /* cpu_ns was collected */
+#define BC_CT_SOCKBUF 32u /* tcpsndbuf, tcprcvbuf, othersockbuf, dgramrcvbuf were summed over the sockets */
 
 /* Value of the per-CPU map "bc_traffic", keyed by the container's cgroup2 id: what the
  * container's sockets sent and received, summed over CPUs by readers. Bytes are the IP

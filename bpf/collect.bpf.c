@@ -63,16 +63,6 @@ static __always_inline __u64 bytes_limit(__u64 max)
 	return max >= BC_LONG_MAX / page_size ? BC_UNLIMITED : max * page_size;
 }
 
-static __always_inline void set_held(struct bc_counter *r, __u64 held, __u64 maxheld, __u64 failcnt)
-{
-	r->held = held;
-	r->failcnt = failcnt;
-	if (maxheld)
-		r->maxheld = maxheld;
-	else
-		bc_raise_max(r, held);
-}
-
 /* Linux 6.1-6.9 kept one refusal counter; 6.10 made it events[PIDCG_MAX]. */
 struct pids_cgroup___old {
 	atomic64_t events_limit;
@@ -151,26 +141,26 @@ static __always_inline void collect_memory(struct cgroup_subsys_state *css, stru
 	if (mem_v1) {
 		__u64 memsw_max = k->swap.max;
 
-		set_held(phys, usage, peak, k->mem.failcnt);
+		bc_set_held(phys, usage, peak, k->mem.failcnt);
 		/* memsw counts memory and swap together: swap is the difference (sampled peak) */
-		set_held(sw, swap > usage ? swap - usage : 0, 0, k->swap.failcnt);
+		bc_set_held(sw, swap > usage ? swap - usage : 0, 0, k->swap.failcnt);
 		sw->barrier = 0;
 		sw->limit = pages_limit(memsw_max) == BC_UNLIMITED || memsw_max < max ? BC_UNLIMITED : memsw_max - max;
-		set_held(oom, swap, swap_peak, oom_kills);
+		bc_set_held(oom, swap, swap_peak, oom_kills);
 		if (bpf_core_field_exists(memcg->kmem) && !read_counter(&k->kmem, &memcg->kmem)) {
 			struct bc_counter *km = &c->res[BC_RES_kmemsize];
 
-			set_held(km, k->kmem.usage.counter * page_size, k->kmem.watermark * page_size, k->kmem.failcnt);
+			bc_set_held(km, k->kmem.usage.counter * page_size, k->kmem.watermark * page_size, k->kmem.failcnt);
 			km->barrier = km->limit = bytes_limit(k->kmem.max);
 			c->flags |= BC_CT_KMEM;
 		}
 	} else {
-		set_held(phys, usage, peak, k->events[MEMCG_MAX].counter);
-		set_held(sw, swap, swap_peak, k->events[MEMCG_SWAP_MAX].counter);
+		bc_set_held(phys, usage, peak, k->events[MEMCG_MAX].counter);
+		bc_set_held(sw, swap, swap_peak, k->events[MEMCG_SWAP_MAX].counter);
 		sw->barrier = 0;
 		sw->limit = pages_limit(k->swap.max);
 		/* RAM + swap: the kernel keeps no peak of the sum (sampled) */
-		set_held(oom, usage + swap, 0, oom_kills);
+		bc_set_held(oom, usage + swap, 0, oom_kills);
 	}
 	c->flags |= BC_CT_MEMORY;
 }
@@ -399,10 +389,10 @@ static __always_inline void add_tasks(struct cgroup *cg, struct task_sums *s)
 static __always_inline void take_tasks(struct cgroup *cg, struct task_sums *s, struct bc_ct_counters *c)
 {
 	add_tasks(cg, s);
-	set_held(&c->res[BC_RES_privvmpages], s->privvm, 0, 0);
-	set_held(&c->res[BC_RES_lockedpages], s->locked, 0, 0);
-	set_held(&c->res[BC_RES_numfile], s->files, 0, 0);
-	set_held(&c->res[BC_RES_numsiginfo], s->siginfo, 0, 0);
+	bc_set_held(&c->res[BC_RES_privvmpages], s->privvm, 0, 0);
+	bc_set_held(&c->res[BC_RES_lockedpages], s->locked, 0, 0);
+	bc_set_held(&c->res[BC_RES_numfile], s->files, 0, 0);
+	bc_set_held(&c->res[BC_RES_numsiginfo], s->siginfo, 0, 0);
 	c->flags |= BC_CT_TASKS;
 	*s = (struct task_sums){};
 }
@@ -509,6 +499,11 @@ static __always_inline bool is_counted(const struct bc_ct_counters *c, int id)
 	case BC_RES_numfile:
 	case BC_RES_numsiginfo:
 		return c->flags & BC_CT_TASKS;
+	case BC_RES_tcpsndbuf:
+	case BC_RES_tcprcvbuf:
+	case BC_RES_othersockbuf:
+	case BC_RES_dgramrcvbuf:
+		return c->flags & BC_CT_SOCKBUF;
 	default:
 		return false;
 	}

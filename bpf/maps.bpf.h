@@ -136,7 +136,31 @@ struct bc_walk {
 	__u32 ended;
 	__u32 pad;
 	__u64 live[2]; /* [0] other, [1] TCP */
+	/* The live sockets' buffers, in bytes: TCP send queues, TCP receive queues, other
+	 * sockets' sends in flight, other sockets' receive queues. */
+	__u64 tcp_snd, tcp_rcv, other_snd, other_rcv;
 };
+
+/* A sampled value: held as found, maxheld the highest found (or the kernel's own peak). */
+static __always_inline void bc_set_held(struct bc_counter *r, __u64 held, __u64 maxheld, __u64 failcnt)
+{
+	r->held = held;
+	r->failcnt = failcnt;
+	if (maxheld)
+		r->maxheld = maxheld;
+	else
+		bc_raise_max(r, held);
+}
+
+/* The socket buffers of a container with no socket: none. */
+static __always_inline void bc_no_sockbufs(struct bc_ct_counters *c)
+{
+	bc_set_held(&c->res[BC_RES_tcpsndbuf], 0, 0, 0);
+	bc_set_held(&c->res[BC_RES_tcprcvbuf], 0, 0, 0);
+	bc_set_held(&c->res[BC_RES_othersockbuf], 0, 0, 0);
+	bc_set_held(&c->res[BC_RES_dgramrcvbuf], 0, 0, 0);
+	c->flags |= BC_CT_SOCKBUF;
+}
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 2 * BC_MAX_CTS);
@@ -151,8 +175,10 @@ static __always_inline void bc_sock_snapshot(__u32 ct, struct bc_ct_counters *c)
 	struct bc_walk w = {.generation = c->generation};
 
 	/* Nothing to lower (and no entry to make) for a container that holds no socket. */
-	if (!c->res[BC_RES_numtcpsock].held && !c->res[BC_RES_numothersock].held)
+	if (!c->res[BC_RES_numtcpsock].held && !c->res[BC_RES_numothersock].held) {
+		bc_no_sockbufs(c);
 		return;
+	}
 	w.begun = __sync_fetch_and_add(&c->sock_begun, 0); /* begun first, then ended */
 	w.ended = __sync_fetch_and_add(&c->sock_ended, 0);
 	bpf_map_update_elem(&bc_sock_walk, &k, &w, BPF_ANY);

@@ -31,7 +31,8 @@
  * marks alive are the truth: an iterator over the marks, run at every collection, counts
  * them per container and lowers a count that is above it (bc_sock_settle below). It corrects only a container whose
  * charges and uncharges did not move during the walk (sock_begun/sock_ended), so that it
- * compares a still picture; it never raises a count.
+ * compares a still picture; it never raises a count. The same walk sums the live sockets'
+ * queued buffers: tcpsndbuf, tcprcvbuf, othersockbuf, dgramrcvbuf (sampled).
  *
  * Not covered here: unix, netlink, packet and other non-inet sockets. The kernel has no
  * creation hook for them on this platform (cgroup/sock_create is inet-only; LSM hooks are
@@ -260,6 +261,13 @@ static long walk_settle(struct bpf_map *map, struct bc_walk_key *k, struct bc_wa
 		settle_one(&c->res[BC_RES_numtcpsock], w->live[1]);
 		settle_one(&c->res[BC_RES_numothersock], w->live[0]);
 	}
+	if (c && w->generation == c->generation) {
+		bc_set_held(&c->res[BC_RES_tcpsndbuf], w->tcp_snd, 0, 0);
+		bc_set_held(&c->res[BC_RES_tcprcvbuf], w->tcp_rcv, 0, 0);
+		bc_set_held(&c->res[BC_RES_othersockbuf], w->other_snd, 0, 0);
+		bc_set_held(&c->res[BC_RES_dgramrcvbuf], w->other_rcv, 0, 0);
+		c->flags |= BC_CT_SOCKBUF;
+	}
 	bpf_map_delete_elem(&bc_sock_walk, k);
 	return 0;
 }
@@ -270,6 +278,8 @@ int bc_sock_settle(struct bpf_iter__bpf_sk_storage_map *ctx)
 	struct bc_walk_key k = {.tid = (__u32)bpf_get_current_pid_tgid()};
 	struct bc_walk *w;
 	__u64 *mark = ctx->value, owner;
+	struct sock *sk;
+	int rcv, snd;
 
 	if (!ctx->sk) {
 		bpf_for_each_map_elem(&bc_sock_walk, walk_settle, 0, 0);
@@ -282,7 +292,21 @@ int bc_sock_settle(struct bpf_iter__bpf_sk_storage_map *ctx)
 		return 0;
 	k.ct = bc_owner_ct(owner);
 	w = bpf_map_lookup_elem(&bc_sock_walk, &k);
-	if (w && w->generation == bc_owner_generation(owner))
-		w->live[bc_owner_flag(owner)]++;
+	if (!w || w->generation != bc_owner_generation(owner))
+		return 0;
+	sk = ctx->sk;
+	if (!sk)
+		return 0;
+	rcv = BPF_CORE_READ(sk, sk_backlog.rmem_alloc.counter);
+	if (bc_owner_flag(owner)) {
+		w->live[1]++;
+		w->tcp_snd += BPF_CORE_READ(sk, sk_wmem_queued);
+		w->tcp_rcv += rcv;
+	} else {
+		snd = BPF_CORE_READ(sk, sk_wmem_alloc.refs.counter);
+		w->live[0]++;
+		w->other_snd += snd > 1 ? snd - 1 : 0; /* the count starts at 1 */
+		w->other_rcv += rcv;
+	}
 	return 0;
 }

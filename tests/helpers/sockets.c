@@ -18,7 +18,13 @@
  *       receives them; prints "sent COUNT".
  *   sockets tcp BYTES
  *       Sends BYTES over one loopback TCP connection, receives them and closes; prints
- *       "sent BYTES". */
+ *       "sent BYTES".
+ *   sockets buffers
+ *       Leaves data in buffers and sleeps until killed: 10 UDP datagrams of 1000 bytes
+ *       unread on one socket; 65536 bytes unread on an accepted TCP connection; a second
+ *       connection whose receiver keeps a small buffer and reads nothing, with as much
+ *       written to it as the sender's queue takes. Prints "buffers UNACKED" (bytes the
+ *       second sender holds: written, not yet in the receiver). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -78,6 +85,49 @@ static int hold(int conns, int queued, int udp, int seconds)
 	printf("ready %d %d\n", 1 + 2 * conns + 2 * queued, udp);
 	fflush(stdout);
 	sleep(seconds);
+	return 0;
+}
+
+static int buffers(void)
+{
+	struct sockaddr_in addr, uaddr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(uaddr);
+	char data[1000] = {0}, big[65536] = {0};
+	int u = socket(AF_INET, SOCK_DGRAM, 0), l = listener(&addr, 16), small = 4096, i;
+	int c1, a1, c2, a2, inq = 0;
+	long written = 0;
+
+	if (u < 0 || bind(u, (struct sockaddr *)&uaddr, sizeof(uaddr)) < 0 ||
+	    getsockname(u, (struct sockaddr *)&uaddr, &len) < 0)
+		die("udp");
+	for (i = 0; i < 10; i++)
+		if (sendto(u, data, sizeof(data), 0, (struct sockaddr *)&uaddr, sizeof(uaddr)) != sizeof(data))
+			die("sendto");
+	c1 = connect_to(&addr);
+	a1 = accept(l, NULL, NULL);
+	if (a1 < 0 || write(c1, big, sizeof(big)) != sizeof(big))
+		die("tcp 1");
+	/* The receiver's buffer is set on the listener, so that the accepted socket has it. */
+	if (setsockopt(l, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)) < 0)
+		die("rcvbuf");
+	c2 = connect_to(&addr);
+	a2 = accept(l, NULL, NULL);
+	if (a2 < 0)
+		die("tcp 2");
+	for (;;) {
+		ssize_t n = send(c2, big, sizeof(big), MSG_DONTWAIT);
+
+		if (n <= 0)
+			break;
+		written += n;
+	}
+	usleep(200000); /* let the receiver take what its window allows */
+	if (ioctl(a2, FIONREAD, &inq) < 0)
+		die("FIONREAD");
+	printf("buffers %ld\n", written - inq);
+	fflush(stdout);
+	for (;;)
+		pause();
 	return 0;
 }
 
@@ -180,6 +230,8 @@ int main(int argc, char **argv)
 {
 	if (argc == 6 && !strcmp(argv[1], "hold"))
 		return hold(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
+	if (argc == 2 && !strcmp(argv[1], "buffers"))
+		return buffers();
 	if (argc == 3 && !strcmp(argv[1], "churn"))
 		return churn(atol(argv[2]));
 	if (argc == 3 && !strcmp(argv[1], "open"))

@@ -188,6 +188,36 @@ TEST_F(SocketsTest, ChargesOfSocketsGoneUnseenAreSettledAtTheNextRead) {
     EXPECT_EQ(sock_stat(9), settled_before + 7) << "the uncharges at exit did it, not the walk";
 }
 
+TEST_F(SocketsTest, SocketBuffersAreTheQueuedBytesOfTheContainersSockets) {
+    // Data left unread: 10 datagrams of 1000 bytes, 65536 bytes on one connection, and a
+    // second connection whose small receiver buffer leaves the rest in the sender's queue.
+    start_with_helper(1512);
+    const std::string id = "1512";
+    std::string line = background(id, "buffers");
+    ASSERT_EQ(line.rfind("buffers ", 0), 0u) << line;
+    const std::uint64_t unacked = std::stoull(line.substr(8));
+    auto j = ubc_json(id);
+    auto held = [&](const char* r) { return j.at(r).at("held").get<std::uint64_t>(); };
+    // A buffer is charged by its buffers' true size: at least the bytes, at most a few
+    // times as much (skb overhead).
+    EXPECT_GE(held("dgramrcvbuf"), 10u * 1000) << j.dump();
+    EXPECT_LE(held("dgramrcvbuf"), 10u * 4096);
+    EXPECT_GE(held("tcpsndbuf"), unacked) << j.dump();
+    EXPECT_GE(held("tcpsndbuf") + held("tcprcvbuf"), 65536u + unacked);
+    EXPECT_LE(held("tcpsndbuf") + held("tcprcvbuf"), 4 * (65536u + unacked) + 65536u);
+    EXPECT_LT(held("othersockbuf"), 10u * 1000) << "datagrams are the receiver's once delivered";
+    // The same in the kernel-rendered file.
+    auto rows = parse_ubc(slurp(bpf_dir() + "/user_beancounters")).at(id);
+    EXPECT_EQ(rows[16].held, held("dgramrcvbuf"));
+
+    ASSERT_EQ(beanctl({"exec", id, "killall", "-9", "sockets"}).code, 0);
+    Socks s = wait_socks(id, [](const Socks& x) { return x.tcp == 0 && x.other == 0; });
+    ASSERT_EQ(s.tcp + s.other, 0u);
+    j = ubc_json(id);
+    for (const char* r : {"tcpsndbuf", "tcprcvbuf", "othersockbuf", "dgramrcvbuf"}) EXPECT_EQ(held(r), 0u) << r;
+    EXPECT_GE(j.at("dgramrcvbuf").at("maxheld").get<std::uint64_t>(), 10u * 1000) << "the highest seen stays";
+}
+
 TEST_F(SocketsTest, BarrierRefusesWithEnomemAndCountsFailures) {
     start_with_helper(1503, "NUMTCPSOCK=\"5:5\"\n");
     const std::string id = "1503";

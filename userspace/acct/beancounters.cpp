@@ -21,6 +21,10 @@ bool is_counted(const bc_ct_counters& c, bc_resource_id id) {
     case BC_RES_lockedpages:
     case BC_RES_numfile:
     case BC_RES_numsiginfo: return c.flags & BC_CT_TASKS;
+    case BC_RES_tcpsndbuf:
+    case BC_RES_tcprcvbuf:
+    case BC_RES_othersockbuf:
+    case BC_RES_dgramrcvbuf: return c.flags & BC_CT_SOCKBUF;
     default: return false;
     }
 }

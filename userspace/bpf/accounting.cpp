@@ -458,8 +458,10 @@ Result<Accounting> Accounting::load(const std::string& pin_dir, const std::strin
         objs.skels.emplace_back(&d, skel);
         if (int err = d.configure(skel, o); err) return fail(Error::sys(-err, fmt::format("configuring {}", d.name)));
         if (int err = d.load(skel); err)
-            return fail(Error::sys(-err, fmt::format("loading the BPF programs ({}; maps pinned in {} must match this "
-                                                     "build's layout; see beanctl check)",
+            return fail(Error::sys(-err, fmt::format("loading the BPF programs of {} (-v shows libbpf's and the verifier's "
+                                                     "log; a map pinned in {} by an incompatible build shows there as "
+                                                     "\"couldn't reuse pinned map\", and 'beanctl unload' clears the pins; "
+                                                     "see also beanctl check)",
                                                      d.name, pin_dir)));
     }
     for (const auto& l : kLinks) {

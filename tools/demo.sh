@@ -3,10 +3,10 @@
 # container 101 from the built-in busybox template (or reuses it if it exists), starts it,
 # runs a small workload inside and prints the container's status and beancounters.
 # Needs root. Leaves container 101 running; 'beanctl stop 101' and 'beanctl destroy 101'
-# remove it.
+# remove it, and 'beanctl unload' the accounting programs and the cgroup prefix.
 set -euo pipefail
 case ${1:-} in
-  -h|--help) sed -n '2,6s/^# \{0,1\}//p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,7s/^# \{0,1\}//p' "$0"; exit 0 ;;
   "") ;;
   *) echo "demo: no arguments expected (see --help)" >&2; exit 2 ;;
 esac
@@ -46,3 +46,4 @@ step "beanctl list"
 "$B" list
 echo
 echo "Container $CT keeps running. Try: $B enter $CT | $B exec $CT ps | $B stop $CT && $B destroy $CT"
+echo "('$B unload' then removes the accounting programs and the cgroup prefix as well.)"

@@ -221,4 +221,12 @@ TEST_F(MemoryTest, CpuTimeIsTheContainersCgroupUsage) {
     const std::uint64_t sub = cpu();
     EXPECT_GT(sub, after + 100'000'000u) << "the sub-cgroup's loop is in";
     EXPECT_LE(cpu_stat_ns(v2) / 1000 - sub / 1000, 1000u);
+
+    // list shows it in seconds: the same figure, within what init may use in between.
+    auto l = beanctl({"list", "-o", "ctid,cputime", "--json"});
+    ASSERT_EQ(l.code, 0) << l.err;
+    const double secs = json::parse(l.out).at(0).at("cputime").get<double>();
+    EXPECT_NEAR(secs, static_cast<double>(sub) / 1e9, 0.001);
+    auto text = beanctl({"list", "-H", "-o", "cputime"}).out;
+    EXPECT_NE(text.find(fmt::format("{:.3f}", secs).substr(0, 3)), std::string::npos) << text;
 }

@@ -176,10 +176,25 @@ static __always_inline struct css_set *cset_of_tasks(struct cgroup *cg)
 	return BPF_CORE_READ(container_of(first, struct cgrp_cset_link, cset_link), cset);
 }
 
+/* The css of css's cgroup's ancestor at the containers' level (NULL above it): a task's css may
+ * be below the container's own, in a sub-cgroup. */
+static __always_inline struct cgroup_subsys_state *at_ct_level(struct cgroup_subsys_state *css)
+{
+	for (int i = 0; i < BC_MAX_CGROUP_DEPTH && css; i++) {
+		int level = BPF_CORE_READ(css, cgroup, level);
+
+		if (level == ct_level)
+			return css;
+		if (level < ct_level)
+			return 0;
+		css = BPF_CORE_READ(css, parent);
+	}
+	return 0;
+}
+
 /* On hybrid hosts the pids controller is in another hierarchy: reach it through the tasks
- * of the container's node (their css_set names their pids cgroup, which may be below the
- * container's; walk up to the container's level). A node without tasks of its own (all in
- * sub-cgroups) keeps what was collected before. */
+ * of the container's node (their css_set names their pids cgroup). A node without tasks of
+ * its own (all in sub-cgroups) keeps what was collected before. */
 static __always_inline void collect_pids_of_tasks(struct cgroup *cg, struct bc_ct_counters *c)
 {
 	struct css_set *cset = cset_of_tasks(cg);
@@ -187,18 +202,9 @@ static __always_inline void collect_pids_of_tasks(struct cgroup *cg, struct bc_c
 
 	if (!cset)
 		return;
-	css = BPF_CORE_READ(cset, subsys[bpf_core_enum_value(enum cgroup_subsys_id, pids_cgrp_id)]);
-	for (int i = 0; i < BC_MAX_CGROUP_DEPTH && css; i++) {
-		int level = BPF_CORE_READ(css, cgroup, level);
-
-		if (level == ct_level) {
-			collect_pids(css, c);
-			return;
-		}
-		if (level < ct_level)
-			return;
-		css = BPF_CORE_READ(css, parent);
-	}
+	css = at_ct_level(BPF_CORE_READ(cset, subsys[bpf_core_enum_value(enum cgroup_subsys_id, pids_cgrp_id)]));
+	if (css)
+		collect_pids(css, c);
 }
 
 /* CPU time: the container's cgroup2 node's own figure (cpu.stat usage: user + system, its
@@ -216,21 +222,14 @@ static __always_inline void collect_cpu_of_tasks(struct cgroup *cg, struct bc_ct
 {
 	struct css_set *cset = cset_of_tasks(cg);
 	struct cgroup *v2;
+	struct cgroup_subsys_state *css;
 
 	if (!cset)
 		return;
 	v2 = BPF_CORE_READ(cset, dfl_cgrp);
-	for (int i = 0; i < BC_MAX_CGROUP_DEPTH && v2; i++) {
-		int level = BPF_CORE_READ(v2, level);
-
-		if (level == ct_level) {
-			cpu_of(v2, c);
-			return;
-		}
-		if (level < ct_level)
-			return;
-		v2 = BPF_CORE_READ(v2, self.parent, cgroup);
-	}
+	css = v2 ? at_ct_level(&v2->self) : 0;
+	if (css)
+		cpu_of(BPF_CORE_READ(css, cgroup), c);
 }
 
 #ifdef BC_WITH_TASKS

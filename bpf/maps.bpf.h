@@ -121,6 +121,17 @@ static __always_inline __u32 bc_owner_flag(__u64 owner)
 	return (__u32)(owner >> 63);
 }
 
+/* A sampled value: held as found, maxheld the highest found (or the kernel's own peak). */
+static __always_inline void bc_set_held(struct bc_counter *r, __u64 held, __u64 maxheld, __u64 failcnt)
+{
+	r->held = held;
+	r->failcnt = failcnt;
+	if (maxheld)
+		r->maxheld = maxheld;
+	else
+		bc_raise_max(r, held);
+}
+
 /* The socket settling walk (bpf/sock.bpf.c, bc_sock_settle): what a collection saw of each
  * container that holds sockets, keyed by the collecting thread, so that collections run at
  * once do not mix. bc_collect takes the snapshot as it passes each container (generation,
@@ -141,26 +152,6 @@ struct bc_walk {
 	__u64 tcp_snd, tcp_rcv, other_snd, other_rcv;
 };
 
-/* A sampled value: held as found, maxheld the highest found (or the kernel's own peak). */
-static __always_inline void bc_set_held(struct bc_counter *r, __u64 held, __u64 maxheld, __u64 failcnt)
-{
-	r->held = held;
-	r->failcnt = failcnt;
-	if (maxheld)
-		r->maxheld = maxheld;
-	else
-		bc_raise_max(r, held);
-}
-
-/* The socket buffers of a container with no socket: none. */
-static __always_inline void bc_no_sockbufs(struct bc_ct_counters *c)
-{
-	bc_set_held(&c->res[BC_RES_tcpsndbuf], 0, 0, 0);
-	bc_set_held(&c->res[BC_RES_tcprcvbuf], 0, 0, 0);
-	bc_set_held(&c->res[BC_RES_othersockbuf], 0, 0, 0);
-	bc_set_held(&c->res[BC_RES_dgramrcvbuf], 0, 0, 0);
-	c->flags |= BC_CT_SOCKBUF;
-}
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 2 * BC_MAX_CTS);
@@ -169,6 +160,18 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bc_sock_walk SEC(".maps");
 
+/* The container's socket buffers as summed by a walk (sampled values). */
+static __always_inline void bc_set_sockbufs(struct bc_ct_counters *c, __u64 tcp_snd, __u64 tcp_rcv, __u64 other_snd,
+					    __u64 other_rcv)
+{
+	bc_set_held(&c->res[BC_RES_tcpsndbuf], tcp_snd, 0, 0);
+	bc_set_held(&c->res[BC_RES_tcprcvbuf], tcp_rcv, 0, 0);
+	bc_set_held(&c->res[BC_RES_othersockbuf], other_snd, 0, 0);
+	bc_set_held(&c->res[BC_RES_dgramrcvbuf], other_rcv, 0, 0);
+	c->flags |= BC_CT_SOCKBUF;
+}
+
+/* Called by the collecting walk for each container, before the settling walk. */
 static __always_inline void bc_sock_snapshot(__u32 ct, struct bc_ct_counters *c)
 {
 	struct bc_walk_key k = {.tid = (__u32)bpf_get_current_pid_tgid(), .ct = ct};
@@ -176,7 +179,7 @@ static __always_inline void bc_sock_snapshot(__u32 ct, struct bc_ct_counters *c)
 
 	/* Nothing to lower (and no entry to make) for a container that holds no socket. */
 	if (!c->res[BC_RES_numtcpsock].held && !c->res[BC_RES_numothersock].held) {
-		bc_no_sockbufs(c);
+		bc_set_sockbufs(c, 0, 0, 0, 0); /* and no buffer */
 		return;
 	}
 	w.begun = __sync_fetch_and_add(&c->sock_begun, 0); /* begun first, then ended */

@@ -29,10 +29,11 @@
  * kernel closes a socket without running the release program, and no other program sees
  * that socket go. Its mark goes with the socket (socket storage is freed with it), so the
  * marks alive are the truth: an iterator over the marks, run at every collection, counts
- * them per container and lowers a count that is above it (bc_sock_settle below). It corrects only a container whose
- * charges and uncharges did not move during the walk (sock_begun/sock_ended), so that it
- * compares a still picture; it never raises a count. The same walk sums the live sockets'
- * queued buffers: tcpsndbuf, tcprcvbuf, othersockbuf, dgramrcvbuf (sampled).
+ * them per container and lowers a count that is above it (bc_sock_settle below). It
+ * corrects only a container whose charges and uncharges did not move during the walk
+ * (sock_begun/sock_ended), so that it compares a still picture; it never raises a count.
+ * The same walk sums the live sockets' queued buffers: tcpsndbuf, tcprcvbuf, othersockbuf,
+ * dgramrcvbuf (sampled).
  *
  * Not covered here: unix, netlink, packet and other non-inet sockets. The kernel has no
  * creation hook for them on this platform (cgroup/sock_create is inet-only; LSM hooks are
@@ -261,13 +262,8 @@ static long walk_settle(struct bpf_map *map, struct bc_walk_key *k, struct bc_wa
 		settle_one(&c->res[BC_RES_numtcpsock], w->live[1]);
 		settle_one(&c->res[BC_RES_numothersock], w->live[0]);
 	}
-	if (c && w->generation == c->generation) {
-		bc_set_held(&c->res[BC_RES_tcpsndbuf], w->tcp_snd, 0, 0);
-		bc_set_held(&c->res[BC_RES_tcprcvbuf], w->tcp_rcv, 0, 0);
-		bc_set_held(&c->res[BC_RES_othersockbuf], w->other_snd, 0, 0);
-		bc_set_held(&c->res[BC_RES_dgramrcvbuf], w->other_rcv, 0, 0);
-		c->flags |= BC_CT_SOCKBUF;
-	}
+	if (c && w->generation == c->generation)
+		bc_set_sockbufs(c, w->tcp_snd, w->tcp_rcv, w->other_snd, w->other_rcv);
 	bpf_map_delete_elem(&bc_sock_walk, k);
 	return 0;
 }
@@ -278,10 +274,10 @@ int bc_sock_settle(struct bpf_iter__bpf_sk_storage_map *ctx)
 	struct bc_walk_key k = {.tid = (__u32)bpf_get_current_pid_tgid()};
 	struct bc_walk *w;
 	__u64 *mark = ctx->value, owner;
-	struct sock *sk;
+	struct sock *sk = ctx->sk;
 	int rcv, snd;
 
-	if (!ctx->sk) {
+	if (!sk) {
 		bpf_for_each_map_elem(&bc_sock_walk, walk_settle, 0, 0);
 		return 0;
 	}
@@ -293,9 +289,6 @@ int bc_sock_settle(struct bpf_iter__bpf_sk_storage_map *ctx)
 	k.ct = bc_owner_ct(owner);
 	w = bpf_map_lookup_elem(&bc_sock_walk, &k);
 	if (!w || w->generation != bc_owner_generation(owner))
-		return 0;
-	sk = ctx->sk;
-	if (!sk)
 		return 0;
 	rcv = BPF_CORE_READ(sk, sk_backlog.rmem_alloc.counter);
 	if (bc_owner_flag(owner)) {

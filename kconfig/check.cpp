@@ -23,6 +23,7 @@
 #include <set>
 #include <utility>
 
+#include "bpf/accounting.h"
 #include "core/fs.h"
 #include "fragment.h"  // generated from beancounter.config by kconfig/CMakeLists.txt
 #include "kconfig.h"
@@ -335,12 +336,10 @@ void check_bpf(Features& out, bool verbose) {
 
     // Kernel functions the optional builds of the programs call (found in the kernel's BTF).
     if (btf) {
-        struct btf* vmlinux = btf__load_vmlinux_btf();
-        auto has = [&](const char* f) { return vmlinux && btf__find_by_name_kind(vmlinux, f, BTF_KIND_FUNC) >= 0; };
+        auto has = bc::bpf::kernel_has_function;
         const bool css_task = has("bpf_iter_css_task_new");
         // The statistics flush, by its name before and after Linux 6.16 (bpf/flush.bpf.c).
         const char* flush = has("css_rstat_flush") ? "css_rstat_flush" : has("cgroup_rstat_flush") ? "cgroup_rstat_flush" : nullptr;
-        btf__free(vmlinux);
         out.push_back({"BPF kfuncs", "bpf_iter_css_task_new", css_task ? Status::ok : need(false),
                        "privvmpages, lockedpages, numfile, numsiginfo",
                        css_task ? "" : "absent (Linux 6.7+): these are not counted"});

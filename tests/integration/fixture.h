@@ -77,6 +77,16 @@ protected:
         return run(argv, env(), input);
     }
     static std::string lib() { return root_->path() + "/lib"; }
+    // Replaces directory DIR of a created container's root file system with a symlink to an
+    // empty decoy directory on the host, and starts it: the start's result and the decoy.
+    static std::pair<RunResult, std::string> hostile_symlink_start(const std::string& id, const std::string& dir) {
+        std::string decoy = root_->path() + "/decoy-" + dir;
+        std::filesystem::create_directory(decoy);
+        std::string path = lib() + "/private/" + id + "/" + dir;
+        std::filesystem::remove_all(path);
+        std::filesystem::create_directory_symlink(decoy, path);
+        return {beanctl({"start", id}), decoy};
+    }
     static std::string run_dir() { return root_->path() + "/run"; }
     static std::string template_dir() { return root_->path() + "/template"; }
     static std::string etc() { return root_->path() + "/etc"; }

@@ -395,12 +395,7 @@ TEST_F(BeanctlTest, HostileDevSymlinkIsRefused) {
     // The same with /dev, where the device nodes and pts would be mounted.
     std::string id = ct(1112);
     ASSERT_EQ(beanctl({"create", id}).code, 0);
-    std::string target = root_->path() + "/decoy-dev";
-    std::filesystem::create_directory(target);
-    std::string dev = lib() + "/private/1112/dev";
-    std::filesystem::remove_all(dev);
-    std::filesystem::create_directory_symlink(target, dev);
-    auto r = beanctl({"start", id});
+    auto [r, target] = hostile_symlink_start(id, "dev");
     EXPECT_EQ(r.code, 1);
     EXPECT_TRUE(contains(r.err, "/dev in the root file system is not a plain directory")) << r.err;
     EXPECT_TRUE(std::filesystem::is_empty(target)) << "nothing was made or mounted in the symlink's target";
@@ -411,12 +406,7 @@ TEST_F(BeanctlTest, HostileRootfsSymlinksAreRefused) {
     // A root file system whose /proc points at a host path: the mount must not follow it.
     std::string id = ct(1111);
     ASSERT_EQ(beanctl({"create", id}).code, 0);
-    std::string target = root_->path() + "/decoy";
-    std::filesystem::create_directory(target);
-    std::string proc = lib() + "/private/1111/proc";
-    std::filesystem::remove(proc);
-    std::filesystem::create_directory_symlink(target, proc);
-    auto r = beanctl({"start", id});
+    auto [r, target] = hostile_symlink_start(id, "proc");
     EXPECT_EQ(r.code, 1);
     EXPECT_TRUE(contains(r.err, "/proc in the root file system is not a plain directory")) << r.err;
     EXPECT_TRUE(std::filesystem::is_empty(target)) << "nothing was mounted on the symlink's target";

@@ -403,7 +403,7 @@ int cmd_list(Context& ctx, const std::string& name, std::vector<std::string> arg
     // Beancounter fields of every container: one batch lookup of the BPF maps.
     std::vector<bc::acct::CtBeancounters> bcs;
     bool want_ubc = false;
-    for (const auto& f : *fields) want_ubc = want_ubc || f.resource >= 0 || f.name == "cputime";
+    for (const auto& f : *fields) want_ubc = want_ubc || f.counted;
     if (want_ubc) {
         std::vector<bc::acct::CtRef> refs;
         for (const auto& st : rows) refs.push_back({st.id, st.running, st.config ? &*st.config : nullptr});

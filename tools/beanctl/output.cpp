@@ -49,14 +49,15 @@ const std::vector<ListField>& list_fields() {
         std::vector<ListField> v = {
             {"ctid", "CTID", 10},         {"status", "STATUS", -9},       {"ip", "IP_ADDR", -15},
             {"hostname", "HOSTNAME", -20}, {"ostemplate", "OSTEMPLATE", -12}, {"init_pid", "INIT_PID", 10},
-            {"ve_root", "VE_ROOT", -30},  {"ve_private", "VE_PRIVATE", -30}, {"cputime", "CPUTIME", 12},
+            {"ve_root", "VE_ROOT", -30},  {"ve_private", "VE_PRIVATE", -30}, {"cputime", "CPUTIME", 12, -1, 0, true},
         };
         for (const auto& r : bc::acct::resources()) {
             if (r.unit == BC_UNIT_NONE) continue;
             std::string name(r.name), header(ubc_header(r.name));
-            v.push_back({name, header, 10, static_cast<int>(r.id), 0});
+            v.push_back({name, header, 10, static_cast<int>(r.id), 0, true});
             for (char p : {'m', 'b', 'l', 'f'})
-                v.push_back({fmt::format("{}.{}", name, p), fmt::format("{}.{:c}", header, p - 32), 10, static_cast<int>(r.id), p});
+                v.push_back({fmt::format("{}.{}", name, p), fmt::format("{}.{:c}", header, p - 32), 10, static_cast<int>(r.id), p,
+                             true});
         }
         return v;
     }();

@@ -20,6 +20,7 @@ struct ListField {
     int width;            // negative: left-aligned
     int resource = -1;    // a beancounter field: its resource id
     char part = 0;        // of a beancounter field: 0 held, 'm' maxheld, 'b' barrier, 'l' limit, 'f' failcnt
+    bool counted = false; // read from the counters (beancounters, cputime)
 };
 const std::vector<ListField>& list_fields();
 // Validates "-o a,b,c"; an unknown name is a usage error (the message lists valid names).

@@ -86,28 +86,11 @@ void configure(collect_tasks_bpf* s, const LoadOptions& o, int&) { configure_col
 
 // The per-task collection needs the kernel's css and css_task iterators (Linux 6.7+).
 bool has_task_iterators() {
-    static const bool has = [] {
-        btf* vmlinux = btf__load_vmlinux_btf();
-        if (!vmlinux) return false;
-        bool found = btf__find_by_name_kind(vmlinux, "bpf_iter_css_task_new", BTF_KIND_FUNC) >= 0 &&
-                     btf__find_by_name_kind(vmlinux, "bpf_iter_css_new", BTF_KIND_FUNC) >= 0;
-        btf__free(vmlinux);
-        return found;
-    }();
-    return has;
+    return kernel_has_function("bpf_iter_css_task_new") && kernel_has_function("bpf_iter_css_new");
 }
 // The kernel's flush of cgroup statistics is css_rstat_flush() from Linux 6.16 on,
 // cgroup_rstat_flush() before (bpf/flush.bpf.c).
-bool has_css_rstat_flush() {
-    static const bool has = [] {
-        btf* vmlinux = btf__load_vmlinux_btf();
-        if (!vmlinux) return false;
-        bool found = btf__find_by_name_kind(vmlinux, "css_rstat_flush", BTF_KIND_FUNC) >= 0;
-        btf__free(vmlinux);
-        return found;
-    }();
-    return has;
-}
+bool has_css_rstat_flush() { return kernel_has_function("css_rstat_flush"); }
 bool without_css_rstat_flush() { return !has_css_rstat_flush(); }
 bool always() { return true; }
 bool without_task_iterators() { return !has_task_iterators(); }
@@ -306,20 +289,6 @@ Result<> reattach_moved(const std::string& pin_dir, const Targets& t) {
     return {};
 }
 
-// Pins a new link under a temporary name, then renames it over the old pin (which drops the
-// old link, if any): the pin never goes missing.
-Result<> pin_over(bpf_link* link, const std::string& path) {
-    std::string fresh = path + "_new";  // bpffs refuses '.' in names
-    ::unlink(fresh.c_str());            // left by a loader killed at this point
-    if (int err = bpf_link__pin(link, fresh.c_str()); err) return fail(Error::sys(-err, fmt::format("pinning {}", fresh)));
-    if (::rename(fresh.c_str(), path.c_str()) < 0) {
-        int e = errno;
-        ::unlink(fresh.c_str());
-        return fail_sys(e, fmt::format("replacing {}", path));
-    }
-    return {};
-}
-
 Result<> attach(const LinkSpec& l, bpf_object* obj, bpf_program* prog, const std::string& pin_dir, const Targets& t) {
     std::string path = pin_dir + "/" + l.pin;
     if (l.kind == Attach::cgroup && fs::exists(path)) {
@@ -358,7 +327,7 @@ Result<> attach(const LinkSpec& l, bpf_object* obj, bpf_program* prog, const std
         link = bpf_program__attach(prog);
     }
     if (!link) return fail_sys(errno, fmt::format("attaching {}", bpf_program__name(prog)));
-    auto r = pin_over(link, path);
+    auto r = pin_fd_over(bpf_link__fd(link), path);
     bpf_link__destroy(link);  // the pin holds it now
     // On the host only root reaches it, as OpenVZ's /proc/user_beancounters: the pin
     // directory is 0700. Readable by all, so that a container's root (an unprivileged host
@@ -380,11 +349,13 @@ struct Objects {
     }
 };
 
-Fd dup_map(bpf_object* obj, const char* name) {
-    bpf_map* m = bpf_object__find_map_by_name(obj, name);
-    return Fd(m ? ::fcntl(bpf_map__fd(m), F_DUPFD_CLOEXEC, 0) : -1);
-}
 }  // namespace
+
+bool kernel_has_function(const char* name) {
+    // Loaded once per process, kept for its lifetime.
+    static btf* const vmlinux = btf__load_vmlinux_btf();
+    return vmlinux && btf__find_by_name_kind(vmlinux, name, BTF_KIND_FUNC) >= 0;
+}
 
 LoadOptions load_options(const cgroup::CtGroup& cg, unsigned max_tasks) {
     LoadOptions o;
@@ -410,12 +381,16 @@ Result<std::optional<Accounting>> Accounting::open(const std::string& pin_dir) {
     a.cgroups_ = BC_TRY(obj_get(pin_dir + "/bc_cgroups"));
     a.counters_ = BC_TRY(obj_get(pin_dir + "/bc_counters"));
     a.traffic_ = BC_TRY(obj_get(pin_dir + "/bc_traffic"));
-    // Missing in pins of a build from before device control, until the next load.
-    if (fs::exists(pin_dir + "/bc_dev_allow")) a.devices_ = BC_TRY(obj_get(pin_dir + "/bc_dev_allow"));
-    // Missing only while a loader is between its pins.
-    if (fs::exists(pin_dir + "/link_collect")) a.collector_ = BC_TRY(obj_get(pin_dir + "/link_collect"));
-    if (fs::exists(pin_dir + "/link_flush")) a.flusher_ = BC_TRY(obj_get(pin_dir + "/link_flush"));
-    if (fs::exists(pin_dir + "/link_sock_settle")) a.settler_ = BC_TRY(obj_get(pin_dir + "/link_sock_settle"));
+    // Missing in pins of an older build (until the next load), or while a loader is
+    // between its pins.
+    auto pinned = [&](const char* name) -> Result<Fd> {
+        std::string path = pin_dir + "/" + name;
+        return fs::exists(path) ? obj_get(path) : Result<Fd>(Fd());
+    };
+    a.devices_ = BC_TRY(pinned("bc_dev_allow"));
+    a.collector_ = BC_TRY(pinned("link_collect"));
+    a.flusher_ = BC_TRY(pinned("link_flush"));
+    a.settler_ = BC_TRY(pinned("link_sock_settle"));
     return a;
 }
 
@@ -472,18 +447,11 @@ Result<Accounting> Accounting::load(const std::string& pin_dir, const std::strin
     }
     bc_meta m{BC_ABI_VERSION, o.ct_level, id};
     __u32 key = 0;
-    Fd meta_fd = dup_map(objs.find("proc"), "bc_meta");
-    if (!meta_fd || ::bpf_map_update_elem(meta_fd.get(), &key, &m, BPF_ANY) < 0) return fail_sys("writing bc_meta");
-    Accounting a;
-    a.cgroups_ = dup_map(objs.find("proc"), "bc_cgroups");
-    a.counters_ = dup_map(objs.find("proc"), "bc_counters");
-    a.traffic_ = dup_map(objs.find("net"), "bc_traffic");
-    a.devices_ = dup_map(objs.find("dev"), "bc_dev_allow");
-    if (!a.cgroups_ || !a.counters_ || !a.traffic_ || !a.devices_) return fail_sys("dup of map fds");
-    a.collector_ = BC_TRY(obj_get(pin_dir + "/link_collect"));
-    a.flusher_ = BC_TRY(obj_get(pin_dir + "/link_flush"));
-    a.settler_ = BC_TRY(obj_get(pin_dir + "/link_sock_settle"));
-    return a;
+    bpf_map* meta_map = bpf_object__find_map_by_name(objs.find("proc"), "bc_meta");
+    if (!meta_map || ::bpf_map_update_elem(bpf_map__fd(meta_map), &key, &m, BPF_ANY) < 0) return fail_sys("writing bc_meta");
+    // Everything is pinned now: the same as opening an instance loaded earlier.
+    auto a = BC_TRY(open(pin_dir));
+    return std::move(*a);
 }
 
 Result<> Accounting::unload(const std::string& pin_dir, const std::string& lock_dir) {

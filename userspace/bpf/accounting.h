@@ -44,6 +44,9 @@ struct LoadOptions {
     unsigned max_tasks = BC_MAX_TASKS;
 };
 
+// True if the running kernel's BTF has this function (a kfunc the programs may call).
+bool kernel_has_function(const char* name);
+
 // The options for containers whose cgroups are laid out as this one's (its prefix nodes,
 // level, and where the memory and pids controllers are).
 LoadOptions load_options(const cgroup::CtGroup& cg, unsigned max_tasks = BC_MAX_TASKS);

@@ -142,9 +142,8 @@ Result<Fd> CtGroup::open_v2() const {
     return fd;
 }
 
-Result<std::vector<Fd>> CtGroup::open_self_join(bool with_v2) const {
-    std::vector<std::string> paths;
-    if (with_v2) paths.push_back(fs::join(v2_path_, file::procs));
+Result<std::vector<Fd>> CtGroup::open_self_join() const {
+    std::vector<std::string> paths{fs::join(v2_path_, file::procs)};
     for (const auto& n : v1_) paths.push_back(fs::join(n.path, file::v1_tasks));
     std::vector<Fd> out;
     for (const auto& p : paths) {

@@ -37,13 +37,14 @@ public:
     // The cgroup2 node as a directory fd, for clone3(CLONE_INTO_CGROUP).
     Result<Fd> open_v2() const;
     // The files through which a new process moves itself into the nodes that clone3 did not
-    // place it in: cgroup.procs of the cgroup2 node first (with_v2), then `tasks` of every v1
-    // node. They are opened now, by the host's root, because the kernel checks the opener's
-    // credentials, and possibly from another mount namespace where the host's cgroupfs is not
-    // reachable by path. The process writes "0" to them itself (join_self) while it has one
-    // thread: a thread that moves itself skips the kernel's global threadgroup lock and so the
-    // RCU grace period (10-20 ms) that writing a pid to cgroup.procs waits for.
-    Result<std::vector<Fd>> open_self_join(bool with_v2) const;
+    // place it in: cgroup.procs of the cgroup2 node first (the caller skips it where clone3
+    // placed the process), then `tasks` of every v1 node. They are opened now, by the host's
+    // root, because the kernel checks the opener's credentials, and possibly from another
+    // mount namespace where the host's cgroupfs is not reachable by path. The process writes
+    // "0" to them itself (join_self) while it has one thread: a thread that moves itself
+    // skips the kernel's global threadgroup lock and so the RCU grace period (10-20 ms) that
+    // writing a pid to cgroup.procs waits for.
+    Result<std::vector<Fd>> open_self_join() const;
     // Moves the calling thread through those files. Returns 0 or errno; safe in a child of
     // clone (no allocation).
     static int join_self(std::span<const Fd> files) noexcept;

@@ -54,7 +54,7 @@ Result<Joined> join(const Settings& s, const cgroup::CtGroup& cg, const CtConfig
     if (::prctl(PR_SET_DUMPABLE, 0) < 0) return fail_sys("prctl(PR_SET_DUMPABLE)");
     Joined j;
     j.v2 = BC_TRY(cg.open_v2());
-    j.join = BC_TRY(cg.open_self_join(true));
+    j.join = BC_TRY(cg.open_self_join());
     // Init's root, to check below that joining the mount namespace put us in the same root.
     Fd init_root(::open(fmt::format("/proc/{}/root", init->pid).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!init_root) return fail_sys(fmt::format("opening the root of container {}", ct.id));

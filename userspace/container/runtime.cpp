@@ -393,7 +393,7 @@ Result<pid_t> spawn_init(const SpawnRequest& req) {
 
     auto host = BC_TRY(host_mounts(req));
     auto v2 = BC_TRY(req.cgroup->open_v2());
-    auto join = BC_TRY(req.cgroup->open_self_join(true));
+    auto join = BC_TRY(req.cgroup->open_self_join());
     const int flags = kNamespaces | (req.ct->userns ? CLONE_NEWUSER : 0);
     auto cloned = proc::clone_process(flags, v2.get());
     if (!cloned && cloned.error().err == EPERM && req.ct->userns) cloned = clone_unchrooted(flags, v2.get());

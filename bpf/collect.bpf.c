@@ -232,8 +232,64 @@ static __always_inline void collect_cpu_of_tasks(struct cgroup *cg, struct bc_ct
 		cpu_of(BPF_CORE_READ(css, cgroup), c);
 }
 
+/* The state of one reading of a collecting iterator, keyed by its seq_file (LRU: a reading
+ * cut short leaves nothing that lasts):
+ *  - where it is: the seq_num (+1) of its first and of its latest call. The kernel skips a
+ *    dead cgroup (one removed moments ago) without calling the program but counts it in
+ *    seq_num, so the first call may come with seq_num above 0; and it calls the program
+ *    again for a cgroup whose output did not fit the reader's buffer, with the same seq_num.
+ *    A call below the latest begins a new reading.
+ *  - the tasks' running sums (BC_WITH_TASKS): the walk is post-order, so a container's
+ *    sub-cgroups come right before its own node, and their tasks are summed here until the
+ *    container's node takes and resets them; saved is what they were before the latest
+ *    call, for a repeated call to start from. */
+struct task_sums {
+	__u64 privvm, locked, files, siginfo;
+};
+struct walk_state {
+	__u64 first, latest;
+	struct task_sums sums, saved;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u64);
+	__type(value, struct walk_state);
+} bc_walk_state SEC(".maps");
+
+/* This call's state (NULL if it cannot be kept); *first: the call shows the reading's first
+ * cgroup (again, if repeated). */
+static __always_inline struct walk_state *walk_step(struct bpf_iter_meta *meta, bool *first)
+{
+	__u64 key = (__u64)meta->seq, pos = meta->seq_num + 1;
+	struct walk_state *w = bpf_map_lookup_elem(&bc_walk_state, &key);
+
+	if (!w || pos < w->latest) {
+		struct walk_state fresh = {.first = pos, .latest = pos};
+
+		*first = true;
+		bpf_map_update_elem(&bc_walk_state, &key, &fresh, BPF_ANY);
+		return bpf_map_lookup_elem(&bc_walk_state, &key);
+	}
+	*first = pos == w->first;
+	if (pos == w->latest) {
+		w->sums = w->saved; /* the same cgroup again */
+	} else {
+		w->latest = pos;
+		w->saved = w->sums;
+	}
+	return w;
+}
+
+static __always_inline void end_walk(struct bpf_iter_meta *meta)
+{
+	__u64 key = (__u64)meta->seq;
+
+	bpf_map_delete_elem(&bc_walk_state, &key);
+}
+
 #ifdef BC_WITH_TASKS
-/* What the container's tasks hold, summed over every task in the container's subtree with
+/* What the container's tasks hold, summed's tasks hold, summed over every task in the container's subtree with
  * the kernel's css_task iterator (Linux 6.7 and later; the loader uses this build of the
  * object only where the kernel has it):
  *   privvmpages  private writable mappings of each process (data_vm + stack_vm: VmData +
@@ -254,10 +310,6 @@ extern void bpf_iter_css_task_destroy(struct bpf_iter_css_task *it) __ksym;
 #define BC_FD_CHUNK_WORDS 8     /* bitmap words read at once: 512 descriptors */
 #define BC_FD_CHUNKS 32         /* descriptors counted per process: at most 16384 */
 #define BC_SIGQUEUE_MAX 64      /* queued signals counted per list */
-
-struct task_sums {
-	__u64 privvm, locked, files, siginfo;
-};
 
 static __always_inline __u64 popcount(__u64 x)
 {
@@ -343,34 +395,6 @@ static __always_inline void add_task(struct task_struct *t, struct task_sums *s)
 	s->files += open_fds(t);
 }
 
-/* The walk is post-order: a container's sub-cgroups come right before the container's own
- * node. Their tasks are summed into this walk's running sums (one entry per iterator
- * session, keyed by its seq_file), which the container's node takes and resets. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 256);
-	__type(key, __u64);
-	__type(value, struct task_sums);
-} bc_walk_sums SEC(".maps");
-
-static __always_inline struct task_sums *walk_sums(struct seq_file *seq, bool reset)
-{
-	__u64 key = (__u64)seq;
-	struct task_sums zero = {}, *s = reset ? 0 : bpf_map_lookup_elem(&bc_walk_sums, &key);
-
-	if (s)
-		return s;
-	bpf_map_update_elem(&bc_walk_sums, &key, &zero, BPF_ANY);
-	return bpf_map_lookup_elem(&bc_walk_sums, &key);
-}
-
-static __always_inline void end_walk(struct seq_file *seq)
-{
-	__u64 key = (__u64)seq;
-
-	bpf_map_delete_elem(&bc_walk_sums, &key);
-}
-
 /* Adds the tasks directly in this node (all threads of them). */
 static __always_inline void add_tasks(struct cgroup *cg, struct task_sums *s)
 {
@@ -400,24 +424,20 @@ static __always_inline void take_tasks(struct cgroup *cg, struct task_sums *s, s
 /* One step of the walk (post-order, so a container's sub-cgroups come before its node).
  * Returns the container's record, with its controllers' counters copied in, when cg is a
  * container's node. */
-static __always_inline struct bc_ct_counters *collect_node(struct bpf_iter_meta *meta, struct cgroup *cg, __u32 *ctp)
+static __always_inline struct bc_ct_counters *collect_node(struct bpf_iter_meta *meta, struct cgroup *cg,
+							   struct walk_state *w, __u32 *ctp)
 {
 	struct cgroup_subsys_state *css;
 	struct bc_ct_counters *c;
 	__u32 ct;
 	int level;
-#ifdef BC_WITH_TASKS
-	struct task_sums *sums;
 
 	if (!cg) {
-		end_walk(meta->seq);
+		end_walk(meta);
 		return 0;
 	}
-	sums = walk_sums(meta->seq, meta->seq_num == 0);
-	if (!sums)
-		return 0;
-#else
-	if (!cg)
+#ifdef BC_WITH_TASKS
+	if (!w)
 		return 0;
 #endif
 	level = cg->level;
@@ -425,7 +445,7 @@ static __always_inline struct bc_ct_counters *collect_node(struct bpf_iter_meta 
 		return 0;
 	if (level > ct_level) {
 #ifdef BC_WITH_TASKS
-		add_tasks(cg, sums); /* a sub-cgroup of the container that comes next */
+		add_tasks(cg, &w->sums); /* a sub-cgroup of the container that comes next */
 #endif
 		return 0;
 	}
@@ -448,7 +468,7 @@ static __always_inline struct bc_ct_counters *collect_node(struct bpf_iter_meta 
 	else
 		cpu_of(cg, c);
 #ifdef BC_WITH_TASKS
-	take_tasks(cg, sums, c);
+	take_tasks(cg, &w->sums, c);
 #endif
 	return c;
 }
@@ -457,7 +477,9 @@ SEC("iter/cgroup")
 int bc_collect(struct bpf_iter__cgroup *ctx)
 {
 	__u32 ct;
-	struct bc_ct_counters *c = collect_node(ctx->meta, ctx->cgroup, &ct);
+	bool first;
+	struct walk_state *w = walk_step(ctx->meta, &first);
+	struct bc_ct_counters *c = collect_node(ctx->meta, ctx->cgroup, w, &ct);
 
 	if (c)
 		bc_sock_snapshot(ct, c); /* for the settling walk that comes next */
@@ -518,13 +540,15 @@ int bc_ubc(struct bpf_iter__cgroup *ctx)
 	struct bc_ct_counters *c;
 	__u64 reader_cg;
 	__u32 *reader, ct = 0;
+	bool begins;
+	struct walk_state *w = walk_step(ctx->meta, &begins);
 
-	if (cg && ctx->meta->seq_num == 0) {
+	if (begins) {
 		BPF_SEQ_PRINTF(seq, "Version: 2.5\n");
 		BPF_SEQ_PRINTF(seq, "%10s  %-12s %20s %20s %20s %20s %20s\n", "uid", "resource", "held", "maxheld",
 			       "barrier", "limit", "failcnt");
 	}
-	c = collect_node(ctx->meta, cg, &ct);
+	c = collect_node(ctx->meta, cg, w, &ct);
 	if (!c)
 		return 0;
 	reader_cg = bpf_get_current_ancestor_cgroup_id(ct_level);

@@ -38,7 +38,7 @@ static __always_inline __u32 ctid_of(struct cgroup *cg)
 	char name[12] = {};
 	__u32 id = 0;
 
-	if (bpf_probe_read_kernel_str(name, sizeof(name), cg->kn->name) <= 0)
+	if (bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(cg, kn, name)) <= 0)
 		return 0;
 	for (int i = 0; i < 11; i++) {
 		char ch = name[i];
@@ -395,31 +395,97 @@ static __always_inline void add_task(struct task_struct *t, struct task_sums *s)
 	s->files += open_fds(t);
 }
 
-/* Adds the tasks directly in this node (all threads of them). */
-static __always_inline void add_tasks(struct cgroup *cg, struct task_sums *s)
+/* Adds the tasks directly in this css's cgroup (all threads of them); under RCU. */
+static __always_inline void add_tasks_locked(struct cgroup_subsys_state *css, struct task_sums *s)
 {
 	struct bpf_iter_css_task it;
 	struct task_struct *t;
 
-	bpf_rcu_read_lock();
-	bpf_iter_css_task_new(&it, &cg->self, 0);
+	bpf_iter_css_task_new(&it, css, 0);
 	while ((t = bpf_iter_css_task_next(&it)))
 		add_task(t, s);
 	bpf_iter_css_task_destroy(&it);
+}
+
+static __always_inline void add_tasks(struct cgroup *cg, struct task_sums *s)
+{
+	bpf_rcu_read_lock();
+	add_tasks_locked(&cg->self, s);
 	bpf_rcu_read_unlock();
 }
 
-static __always_inline void take_tasks(struct cgroup *cg, struct task_sums *s, struct bc_ct_counters *c)
+static __always_inline void set_task_sums(const struct task_sums *s, struct bc_ct_counters *c)
 {
-	add_tasks(cg, s);
 	bc_set_held(&c->res[BC_RES_privvmpages], s->privvm, 0, 0);
 	bc_set_held(&c->res[BC_RES_lockedpages], s->locked, 0, 0);
 	bc_set_held(&c->res[BC_RES_numfile], s->files, 0, 0);
 	bc_set_held(&c->res[BC_RES_numsiginfo], s->siginfo, 0, 0);
 	c->flags |= BC_CT_TASKS;
+}
+
+static __always_inline void take_tasks(struct cgroup *cg, struct task_sums *s, struct bc_ct_counters *c)
+{
+	add_tasks(cg, s);
+	set_task_sums(s, c);
 	*s = (struct task_sums){};
 }
+
+extern struct cgroup *bpf_cgroup_ancestor(struct cgroup *cgrp, int level) __ksym;
+extern void bpf_cgroup_release(struct cgroup *cgrp) __ksym;
+extern struct cgroup *bpf_cgroup_from_id(__u64 cgid) __ksym;
+extern int bpf_iter_css_new(struct bpf_iter_css *it, struct cgroup_subsys_state *start, unsigned int flags) __ksym;
+extern struct cgroup_subsys_state *bpf_iter_css_next(struct bpf_iter_css *it) __ksym;
+extern void bpf_iter_css_destroy(struct bpf_iter_css *it) __ksym;
+
+/* The tasks of a whole container (the subtree of its cgroup2 node, which holds the task t),
+ * summed into its record. */
+static __always_inline void take_tasks_of_ct(struct task_struct *t, struct bc_ct_counters *c)
+{
+	struct task_sums s = {};
+	struct cgroup *node = bpf_cgroup_ancestor(t->cgroups->dfl_cgrp, ct_level);
+	struct cgroup_subsys_state *pos;
+	struct bpf_iter_css it;
+
+	if (!node)
+		return;
+	bpf_rcu_read_lock();
+	bpf_iter_css_new(&it, &node->self, BPF_CGROUP_ITER_DESCENDANTS_PRE);
+	while ((pos = bpf_iter_css_next(&it))) {
+		/* the task iterator wants a held cgroup, not the walk's RCU-protected one */
+		struct cgroup *cg = bpf_cgroup_from_id(BPF_CORE_READ(pos, cgroup, kn, id));
+
+		if (!cg)
+			continue;
+		add_tasks_locked(&cg->self, &s);
+		bpf_cgroup_release(cg);
+	}
+	bpf_iter_css_destroy(&it);
+	bpf_rcu_read_unlock();
+	bpf_cgroup_release(node);
+	set_task_sums(&s, c);
+}
 #endif
+
+/* The counters the kernel's controllers keep for a container, from its node in the memory
+ * hierarchy (cg, at the containers' level; a probe-read pointer will do). A controller the
+ * node does not have (another hierarchy's, or not delegated) is NULL there. */
+static __always_inline void collect_controllers(struct cgroup *cg, struct bc_ct_counters *c)
+{
+	struct cgroup_subsys_state *css;
+
+	css = BPF_CORE_READ(cg, subsys[bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id)]);
+	if (css)
+		collect_memory(css, c);
+	css = BPF_CORE_READ(cg, subsys[bpf_core_enum_value(enum cgroup_subsys_id, pids_cgrp_id)]);
+	if (css)
+		collect_pids(css, c);
+	else
+		collect_pids_of_tasks(cg, c);
+	if (mem_v1)
+		collect_cpu_of_tasks(cg, c);
+	else
+		cpu_of(cg, c);
+}
 
 /* One step of the walk (post-order, so a container's sub-cgroups come before its node).
  * Returns the container's record, with its controllers' counters copied in, when cg is a
@@ -427,7 +493,6 @@ static __always_inline void take_tasks(struct cgroup *cg, struct task_sums *s, s
 static __always_inline struct bc_ct_counters *collect_node(struct bpf_iter_meta *meta, struct cgroup *cg,
 							   struct walk_state *w, __u32 *ctp)
 {
-	struct cgroup_subsys_state *css;
 	struct bc_ct_counters *c;
 	__u32 ct;
 	int level;
@@ -454,19 +519,7 @@ static __always_inline struct bc_ct_counters *collect_node(struct bpf_iter_meta 
 	if (!c)
 		return 0;
 	*ctp = ct;
-	/* A controller the node does not have (another hierarchy's, or not delegated) is NULL. */
-	css = cg->subsys[bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id)];
-	if (css)
-		collect_memory(css, c);
-	css = cg->subsys[bpf_core_enum_value(enum cgroup_subsys_id, pids_cgrp_id)];
-	if (css)
-		collect_pids(css, c);
-	else
-		collect_pids_of_tasks(cg, c);
-	if (mem_v1)
-		collect_cpu_of_tasks(cg, c);
-	else
-		cpu_of(cg, c);
+	collect_controllers(cg, c);
 #ifdef BC_WITH_TASKS
 	take_tasks(cg, &w->sums, c);
 #endif
@@ -489,7 +542,15 @@ int bc_collect(struct bpf_iter__cgroup *ctx)
 /* The user_beancounters file: bc_ubc renders /proc/user_beancounters as OpenVZ printed it
  * (64-bit: "%10s  %-12s %20lu %20lu %20lu %20lu %20lu"), collecting each container's
  * controllers' counters as it goes.
- * A reader inside a container sees its own rows only; the host sees every container. */
+ *
+ * It is a task iterator: the kernel resumes a task walk where the previous read() stopped
+ * (at the next thread id), so the table may be any length and read in pieces of any size,
+ * which a cgroup walk cannot do (it must fit one 32 KiB buffer fill). Each container's rows
+ * are printed at its init, found as the task that is PID 1 of its own PID namespace and
+ * whose parent is not in the container (a PID namespace a container makes for itself has
+ * its init's parent inside). The walk covers the reader's PID namespace, so a reader inside
+ * a container meets its own init only and sees its own rows; a container without a live
+ * init (one being stopped) is not shown, as OpenVZ showed running containers. */
 static const char bc_names[BC_RES_COUNT][16] = {
 #define BC_RESOURCE(name, id, unit, in_ubc) [id] = #name,
 #include "resources.def"
@@ -530,31 +591,84 @@ static __always_inline bool is_counted(const struct bc_ct_counters *c, int id)
 	}
 }
 
-SEC("iter/cgroup")
-int bc_ubc(struct bpf_iter__cgroup *ctx)
+/* The container whose init t is (0 if none): t is PID 1 of its own PID namespace, below the
+ * host's, and its parent is in no container or another one. */
+static __always_inline __u32 ct_of_init(struct task_struct *t)
+{
+	struct pid *pid = BPF_CORE_READ(t, thread_pid);
+	unsigned int level;
+	int nr = 0;
+	__u32 ct;
+
+	if (!pid)
+		return 0;
+	level = BPF_CORE_READ(pid, level);
+	if (level == 0 || level > 32)
+		return 0;
+	if (bpf_probe_read_kernel(&nr, sizeof(nr), (void *)pid + bpf_core_field_offset(struct pid, numbers) +
+							  level * bpf_core_type_size(struct upid) +
+							  bpf_core_field_offset(struct upid, nr)))
+		return 0;
+	if (nr != 1)
+		return 0;
+	ct = bc_ct_of_task(t);
+	if (!ct || bc_ct_of_task(BPF_CORE_READ(t, real_parent)) == ct)
+		return 0;
+	return ct;
+}
+
+/* The container's node in the memory hierarchy (the one the collecting walk visits), from a
+ * task of the container. */
+static __always_inline struct cgroup *ct_node_of(struct task_struct *t)
+{
+	struct cgroup_subsys_state *css;
+
+	if (mem_v1)
+		css = BPF_CORE_READ(t, cgroups, subsys[bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id)]);
+	else
+		css = &BPF_CORE_READ(t, cgroups, dfl_cgrp)->self;
+	css = at_ct_level(css);
+	return css ? BPF_CORE_READ(css, cgroup) : 0;
+}
+
+SEC("iter/task")
+int bc_ubc(struct bpf_iter__task *ctx)
 {
 	static const char first[] = "%9u:  %-12s %20llu %20llu %20llu %20llu %20llu\n";
 	static const char next[] = "            %-12s %20llu %20llu %20llu %20llu %20llu\n";
 	struct seq_file *seq = ctx->meta->seq;
-	struct cgroup *cg = ctx->cgroup;
+	struct task_struct *t = ctx->task;
 	struct bc_ct_counters *c;
+	struct cgroup *node;
 	__u64 reader_cg;
-	__u32 *reader, ct = 0;
+	__u32 *reader, ct;
 	bool begins;
-	struct walk_state *w = walk_step(ctx->meta, &begins);
 
+	walk_step(ctx->meta, &begins);
 	if (begins) {
 		BPF_SEQ_PRINTF(seq, "Version: 2.5\n");
 		BPF_SEQ_PRINTF(seq, "%10s  %-12s %20s %20s %20s %20s %20s\n", "uid", "resource", "held", "maxheld",
 			       "barrier", "limit", "failcnt");
 	}
-	c = collect_node(ctx->meta, cg, w, &ct);
-	if (!c)
+	if (!t) {
+		end_walk(ctx->meta);
+		return 0;
+	}
+	ct = ct_of_init(t);
+	if (!ct)
 		return 0;
 	reader_cg = bpf_get_current_ancestor_cgroup_id(ct_level);
 	reader = bpf_map_lookup_elem(&bc_cgroups, &reader_cg);
 	if (reader && *reader != ct)
 		return 0;
+	node = ct_node_of(t);
+	c = node && ctid_of(node) == ct ? bpf_map_lookup_elem(&bc_counters, &ct) : 0;
+	if (!c)
+		return 0;
+	collect_controllers(node, c);
+#ifdef BC_WITH_TASKS
+	take_tasks_of_ct(t, c);
+#endif
 	for (int i = 0; i < BC_RES_UBC_ROWS; i++) {
 		struct bc_counter *r = &c->res[i];
 		bool on = is_counted(c, i);

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <thread>
 
 #include "../common/ubc_parser.h"
@@ -369,6 +370,56 @@ std::vector<unsigned char> frame(size_t payload) {
 // The cgroup_skb programs run on synthetic packets (BPF_PROG_TEST_RUN) by a process in the
 // container's cgroup: the test run's socket belongs to that cgroup, so the container's real
 // counters must move by exactly the packets given.
+// The host's file is not limited to what one buffer fill holds: many containers, read in
+// pieces of any size, each container once; a PID namespace a container makes inside itself
+// does not show it twice.
+TEST_F(SocketsTest, UserBeancountersFileHoldsEveryContainerReadInPiecesOfAnySize) {
+    std::vector<std::string> ids;
+    for (unsigned id = 1540; id < 1556; ++id) {
+        ids.push_back(ct(id));
+        ASSERT_EQ(beanctl({"create", ids.back()}).code, 0);
+        ASSERT_EQ(beanctl({"start", ids.back()}).code, 0);
+    }
+    ASSERT_EQ(beanctl({"exec", "1541", "sh", "-c", "unshare -p -f sleep 600 >/dev/null 2>&1 &"}).code, 0);
+    for (int i = 0; i < 200 && beanctl({"exec", "1541", "pidof", "sleep"}).code != 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    const std::string path = bpf_dir() + "/user_beancounters";
+    auto read_by = [&](size_t piece) {
+        std::string all;
+        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        EXPECT_GE(fd, 0) << std::strerror(errno);
+        std::vector<char> buf(piece);
+        for (ssize_t n; (n = ::read(fd, buf.data(), piece)) != 0;) {
+            if (n < 0) {
+                ADD_FAILURE() << "read(" << piece << "): " << std::strerror(errno) << " after " << all.size() << " bytes";
+                break;
+            }
+            all.append(buf.data(), static_cast<size_t>(n));
+        }
+        ::close(fd);
+        return all;
+    };
+    for (size_t piece : {size_t{1}, size_t{97}, size_t{4096}, size_t{1} << 20}) {
+        std::string text = read_by(piece);
+        EXPECT_GT(text.size(), 32u * 1024) << "more than one buffer fill of the kernel's";
+        EXPECT_EQ(text.rfind("Version: 2.5\n", 0), 0u) << piece;
+        std::map<std::string, int> seen;
+        std::istringstream in(text);
+        for (std::string line; std::getline(in, line);) {
+            auto colon = line.find(":  kmemsize");
+            if (colon != std::string::npos) ++seen[line.substr(0, colon).substr(line.find_first_not_of(' '))];
+        }
+        EXPECT_EQ(seen.size(), ids.size()) << "pieces of " << piece;
+        for (const auto& id : ids) EXPECT_EQ(seen[id], 1) << id << " in pieces of " << piece;
+        auto parsed = parse_ubc(text);
+        EXPECT_EQ(parsed.size(), ids.size());
+        for (const auto& [id, rows] : parsed) {
+            EXPECT_EQ(rows.size(), 24u) << id;
+            EXPECT_GE(rows[5].held, 1u) << id << " numproc";
+        }
+    }
+}
+
 TEST_F(SocketsTest, SkbProgramsCountSyntheticPacketsExactly) {
     if (std::system("ip -V >/dev/null 2>&1") != 0) GTEST_SKIP() << "needs iproute2 (tools/install-deps.sh test)";
     start_with_helper(1507);

@@ -131,12 +131,13 @@ const Domain kDomains[] = {
 #undef BC_DOMAIN
 
 // Every attached program, by the name of its link's pin.
-// tracing: a tracepoint; cgroup: at the cgroup2 prefix node; collect, ubc: cgroup iterators
-// over the memory hierarchy's prefix node (post-order); flush: a cgroup iterator over the
-// cgroup2 prefix node alone; marks: an iterator over the socket marks.
+// tracing: a tracepoint; cgroup: at the cgroup2 prefix node; collect: a cgroup iterator over
+// the memory hierarchy's prefix node (post-order); flush: a cgroup iterator over the cgroup2
+// prefix node alone; marks: an iterator over the socket marks; ubc: a task iterator (the
+// user_beancounters file).
 enum class Attach { tracing, cgroup, collect, ubc, flush, marks };
 // Attached to a prefix node (made anew when the node is).
-bool at_prefix(Attach k) { return k == Attach::cgroup || k == Attach::collect || k == Attach::ubc || k == Attach::flush; }
+bool at_prefix(Attach k) { return k == Attach::cgroup || k == Attach::collect || k == Attach::flush; }
 // What a cgroup iterator of this kind walks from its prefix node.
 __u32 iter_order(Attach k) { return k == Attach::flush ? BPF_CGROUP_ITER_SELF_ONLY : BPF_CGROUP_ITER_DESCENDANTS_POST; }
 struct LinkSpec {
@@ -284,7 +285,6 @@ Result<> reattach_moved(const std::string& pin_dir, const Targets& t) {
         }
         if (!link) return fail_sys(fmt::format("attaching {} anew", l.prog));
         BC_TRYV(pin_fd_over(link.get(), path));
-        if (l.kind == Attach::ubc && ::chmod(path.c_str(), 0444) < 0) return fail_sys(fmt::format("chmod {}", path));
     }
     return {};
 }
@@ -316,6 +316,8 @@ Result<> attach(const LinkSpec& l, bpf_object* obj, bpf_program* prog, const std
         li.map.map_fd = static_cast<__u32>(bpf_map__fd(marks));
         LIBBPF_OPTS(bpf_iter_attach_opts, io, .link_info = &li, .link_info_len = sizeof li);
         link = bpf_program__attach_iter(prog, &io);
+    } else if (l.kind == Attach::ubc) {
+        link = bpf_program__attach_iter(prog, nullptr);  // every task the reader can see
     } else if (l.kind != Attach::tracing) {
         union bpf_iter_link_info li{};
         li.cgroup.cgroup_fd = static_cast<__u32>(t.fd_for(l.kind).get());

@@ -14,7 +14,7 @@
 /* Version of the pinned map layout under /sys/fs/bpf/beancounter/. Bump on any change to the
  * structs or map sizes below; readers refuse pins of another version instead of misreading
  * them. */
-#define BC_ABI_VERSION 7
+#define BC_ABI_VERSION 8
 
 enum bc_unit {
 	BC_UNIT_NONE = 0,
@@ -78,10 +78,16 @@ struct bc_ct_counters {
 	 * when neither moved during the walk. */
 	__u32 sock_begun;
 	__u32 sock_ended;
-	__u32 pad;
+	/* Unix and netlink sockets in the container's network namespace at the last collection
+	 * (the kernel's per-namespace counters of sockets in use); valid with BC_CT_NSSOCK.
+	 * Readers add them to numothersock's held. */
+	__u32 ns_socks;
 	/* CPU time of the container's tasks, in ns, as its cgroup2 node's cpu.stat counts it
 	 * (usage: user + system, its sub-cgroups included); valid with BC_CT_CPU. */
 	__u64 cpu_ns;
+	/* Inode number of the container's network namespace: that of its first task, recorded
+	 * by the fork program (bpf/proc.bpf.c); 0 until then. */
+	__u64 netns_ino;
 	struct bc_counter res[BC_RES_COUNT];
 };
 
@@ -92,6 +98,7 @@ struct bc_ct_counters {
 #define BC_CT_TASKS 8u   /* privvmpages, lockedpages, numfile, numsiginfo were collected from the tasks */
 #define BC_CT_CPU 16u    /* cpu_ns was collected */
 #define BC_CT_SOCKBUF 32u /* tcpsndbuf, tcprcvbuf, othersockbuf, dgramrcvbuf were summed over the sockets */
+#define BC_CT_NSSOCK 64u  /* ns_socks was collected */
 
 /* Value of the per-CPU map "bc_traffic", keyed by the container's cgroup2 id: what the
  * container's sockets sent and received, summed over CPUs by readers. Bytes are the IP
@@ -137,14 +144,14 @@ struct bc_net_addr_key {
 static_assert(sizeof(struct bc_net_addr_key) == 24, "bc_net_addr_key ABI");
 static_assert(sizeof(struct bc_dev_key) == 24, "bc_dev_key ABI");
 static_assert(sizeof(struct bc_counter) == 40, "bc_counter ABI");
-static_assert(sizeof(struct bc_ct_counters) == 32 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
+static_assert(sizeof(struct bc_ct_counters) == 40 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
 static_assert(sizeof(struct bc_meta) == 16, "bc_meta ABI");
 static_assert(sizeof(struct bc_traffic) == 56, "bc_traffic ABI");
 #else
 _Static_assert(sizeof(struct bc_net_addr_key) == 24, "bc_net_addr_key ABI");
 _Static_assert(sizeof(struct bc_dev_key) == 24, "bc_dev_key ABI");
 _Static_assert(sizeof(struct bc_counter) == 40, "bc_counter ABI");
-_Static_assert(sizeof(struct bc_ct_counters) == 32 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
+_Static_assert(sizeof(struct bc_ct_counters) == 40 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
 _Static_assert(sizeof(struct bc_meta) == 16, "bc_meta ABI");
 _Static_assert(sizeof(struct bc_traffic) == 56, "bc_traffic ABI");
 #endif

@@ -95,6 +95,7 @@ static __always_inline void collect_pids(struct cgroup_subsys_state *css, struct
 struct scratch {
 	struct page_counter mem, swap, kmem;
 	atomic_long_t events[MEMCG_NR_MEMORY_EVENTS];
+	struct prot_inuse inuse;
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -232,6 +233,176 @@ static __always_inline void collect_cpu_of_tasks(struct cgroup *cg, struct bc_ct
 		cpu_of(BPF_CORE_READ(css, cgroup), c);
 }
 
+/* Unix and netlink sockets (numothersock). No BPF hook sees them made (cgroup/sock_create
+ * is for inet sockets), but the kernel counts the sockets in use of every protocol in every
+ * network namespace (struct prot_inuse, per CPU: what /proc/net/protocols shows), and a
+ * container has its own namespace. So the collection adds up, for the container's
+ * namespace, the counters of the unix protocols (stream; datagram and seqpacket) and of
+ * netlink, over all CPUs. Sampled at each collection, exact at that moment.
+ *
+ * Where those protocols' counters are is learned once per load: the loader makes one
+ * socket of each kind and reads the iterators below, which copy the index of each one's
+ * protocol (struct proto.inuse_idx, given at boot) from its socket. -1: not found, not
+ * counted. */
+int proto_idx[3] = {-1, -1, -1}; /* unix stream, unix datagram, netlink */
+#define BC_PROTO_INUSE_NR 64 /* PROTO_INUSE_NR: the size of struct prot_inuse.val */
+const volatile __u32 nr_cpus = 1;  /* possible CPUs */
+
+SEC("iter/unix")
+int bc_proto_unix(struct bpf_iter__unix *ctx)
+{
+	struct unix_sock *u = ctx->unix_sk;
+	int idx;
+
+	if (!u)
+		return 0;
+	idx = BPF_CORE_READ(&u->sk, __sk_common.skc_prot, inuse_idx);
+	if (BPF_CORE_READ(&u->sk, sk_type) == 1 /* SOCK_STREAM */)
+		proto_idx[0] = idx;
+	else
+		proto_idx[1] = idx;
+	return 0;
+}
+
+SEC("iter/netlink")
+int bc_proto_netlink(struct bpf_iter__netlink *ctx)
+{
+	struct netlink_sock *n = ctx->sk;
+
+	if (n)
+		proto_idx[2] = BPF_CORE_READ(&n->sk, __sk_common.skc_prot, inuse_idx);
+	return 0;
+}
+
+/* Each CPU's offset of the per-CPU data, which turns a per-CPU address (as a namespace's
+ * counters are kept) into that CPU's copy. The kernel gives no program the offsets
+ * themselves (its per-CPU symbols are not resolvable on kernels built without
+ * CONFIG_KALLSYMS_ALL), so they are found with a per-CPU map of ours: the address of its
+ * element on a CPU (bpf_map_lookup_percpu_elem) less the element's per-CPU address (in the
+ * map's struct bpf_array). Taking addresses as numbers needs the loader to be root
+ * (CAP_PERFMON), which it is. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} bc_cpu_probe SEC(".maps");
+
+/* The address p holds, as a number. */
+static __always_inline __u64 addr_of(const void *p)
+{
+	const void *slot = p;
+	__u64 v = 0;
+
+	bpf_probe_read_kernel(&v, sizeof(v), &slot);
+	return v;
+}
+
+struct ns_count {
+	__u64 inuse;      /* the namespace's per-CPU counters (a per-CPU address) */
+	__u64 probe;      /* bc_cpu_probe's element (a per-CPU address) */
+	struct scratch *k;
+	__s64 sum;
+};
+
+static long add_cpu_socks(__u32 cpu, struct ns_count *n)
+{
+	__u32 zero = 0;
+	const void *here = bpf_map_lookup_percpu_elem(&bc_cpu_probe, &zero, cpu);
+	__u32 size = bpf_core_type_size(struct prot_inuse);
+	__u32 val = bpf_core_field_offset(struct prot_inuse, val);
+	struct scratch *k = n->k;
+
+	if (!here)
+		return 1;
+	if (size > sizeof(k->inuse) ||
+	    bpf_probe_read_kernel(&k->inuse, size, (void *)(n->inuse + (addr_of(here) - n->probe))))
+		return 1;
+	for (int i = 0; i < 3; i++) {
+		int idx = proto_idx[i];
+
+		if (idx < 0 || idx >= BC_PROTO_INUSE_NR || val + (idx + 1) * sizeof(int) > size)
+			continue;
+		if (i == 1 && idx == proto_idx[0])
+			continue; /* one unix protocol for both (older kernels) */
+		n->sum += *(int *)((void *)&k->inuse + val + idx * sizeof(int));
+	}
+	return 0;
+}
+
+/* The unix and netlink sockets in use in the network namespace net (of a task of the
+ * container), if it is the container's own (c->netns_ino); false otherwise. */
+static __always_inline bool collect_ns_socks(struct net *net, struct bc_ct_counters *c)
+{
+	__u32 zero = 0;
+	struct ns_count n = {};
+
+	if (!net || !c->netns_ino || BPF_CORE_READ(net, ns.inum) != c->netns_ino)
+		return false;
+	n.k = bpf_map_lookup_elem(&bc_collect_scratch, &zero);
+	n.inuse = (__u64)BPF_CORE_READ(net, core.prot_inuse);
+	if (!n.k || !n.inuse ||
+	    bpf_probe_read_kernel(&n.probe, sizeof(n.probe),
+				  (void *)(addr_of(&bc_cpu_probe) + bpf_core_field_offset(struct bpf_array, pptrs))))
+		return false;
+	bpf_loop(nr_cpus, add_cpu_socks, &n, 0);
+	/* per-CPU counters go up on one CPU and down on another: only the sum is meaningful */
+	c->ns_socks = n.sum > 0 ? n.sum : 0;
+	c->flags |= BC_CT_NSSOCK;
+	bc_raise_max(&c->res[BC_RES_numothersock], c->res[BC_RES_numothersock].held + c->ns_socks);
+	return true;
+}
+
+/* A task directly in a node whose network namespace is the container's (inode number ino),
+ * looked for among the first tasks of the node's first css_set (a process that made a
+ * namespace of its own shares its css_set with the others); that namespace, or 0. */
+#define BC_NET_TASKS 64
+struct net_walk {
+	struct list_head *head, *pos;
+	__u64 ino, net;
+};
+
+static long match_net(__u32 i, struct net_walk *w)
+{
+	struct list_head *pos = w->pos;
+	struct net *net;
+
+	if (!pos || pos == w->head)
+		return 1;
+	net = BPF_CORE_READ(container_of(pos, struct task_struct, cg_list), nsproxy, net_ns);
+	if (net && BPF_CORE_READ(net, ns.inum) == w->ino) {
+		w->net = (__u64)net;
+		return 1;
+	}
+	w->pos = BPF_CORE_READ(pos, next);
+	return 0;
+}
+
+static __always_inline __u64 ct_net_of_tasks(struct cgroup *cg, __u64 ino)
+{
+	struct css_set *cset = cset_of_tasks(cg);
+	struct net_walk w = {.ino = ino};
+
+	if (!cset || !ino)
+		return 0;
+	w.head = &cset->tasks;
+	w.pos = BPF_CORE_READ(cset, tasks.next);
+	bpf_loop(BC_NET_TASKS, match_net, &w, 0);
+	return w.net;
+}
+
+/* The same for a sub-cgroup of a container (level below the containers'). */
+static __always_inline __u64 ct_net_of_sub(struct cgroup *cg)
+{
+	struct cgroup_subsys_state *css = at_ct_level(&cg->self);
+	struct bc_ct_counters *c;
+	__u32 ct;
+
+	ct = css ? ctid_of(BPF_CORE_READ(css, cgroup)) : 0;
+	c = ct ? bpf_map_lookup_elem(&bc_counters, &ct) : 0;
+	return c ? ct_net_of_tasks(cg, c->netns_ino) : 0;
+}
+
 /* The state of one reading of a collecting iterator, keyed by its seq_file (LRU: a reading
  * cut short leaves nothing that lasts):
  *  - where it is: the seq_num (+1) of its first and of its latest call. The kernel skips a
@@ -249,6 +420,7 @@ struct task_sums {
 struct walk_state {
 	__u64 first, latest;
 	struct task_sums sums, saved;
+	__u64 net; /* the container's network namespace, from a task in its sub-cgroups met so far */
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -509,9 +681,12 @@ static __always_inline struct bc_ct_counters *collect_node(struct bpf_iter_meta 
 	if (level < ct_level)
 		return 0;
 	if (level > ct_level) {
+		/* a sub-cgroup of the container that comes next */
 #ifdef BC_WITH_TASKS
-		add_tasks(cg, &w->sums); /* a sub-cgroup of the container that comes next */
+		add_tasks(cg, &w->sums);
 #endif
+		if (w && !w->net)
+			w->net = ct_net_of_sub(cg);
 		return 0;
 	}
 	ct = ctid_of(cg);
@@ -520,6 +695,10 @@ static __always_inline struct bc_ct_counters *collect_node(struct bpf_iter_meta 
 		return 0;
 	*ctp = ct;
 	collect_controllers(cg, c);
+	if (!collect_ns_socks((struct net *)ct_net_of_tasks(cg, c->netns_ino), c) && w)
+		collect_ns_socks((struct net *)w->net, c);
+	if (w)
+		w->net = 0;
 #ifdef BC_WITH_TASKS
 	take_tasks(cg, &w->sums, c);
 #endif
@@ -666,6 +845,7 @@ int bc_ubc(struct bpf_iter__task *ctx)
 	if (!c)
 		return 0;
 	collect_controllers(node, c);
+	collect_ns_socks(BPF_CORE_READ(t, nsproxy, net_ns), c);
 #ifdef BC_WITH_TASKS
 	take_tasks_of_ct(t, c);
 #endif
@@ -678,7 +858,7 @@ int bc_ubc(struct bpf_iter__task *ctx)
 		if (i == 0)
 			args[n++] = ct;
 		args[n++] = (__u64)(bc_units[i] == BC_UNIT_NONE ? "dummy" : bc_names[i]);
-		args[n++] = on ? r->held : 0;
+		args[n++] = !on ? 0 : i == BC_RES_numothersock && (c->flags & BC_CT_NSSOCK) ? r->held + c->ns_socks : r->held;
 		args[n++] = on ? r->maxheld : 0;
 		args[n++] = r->barrier;
 		args[n++] = r->limit;

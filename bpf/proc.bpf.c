@@ -93,6 +93,10 @@ int BPF_PROG(bc_proc_fork, struct task_struct *parent, struct task_struct *child
 	if (!c || !record_charge(child, ct))
 		return 0;
 	bc_charge(&c->res[BC_RES_numproc], 1);
+	/* The container's first task is born in its network namespace: recorded, so that the
+	 * collection can tell that namespace from one the container made inside itself. */
+	if (!c->netns_ino)
+		__sync_val_compare_and_swap(&c->netns_ino, 0, (__u64)BPF_CORE_READ(child, nsproxy, net_ns, ns.inum));
 	return 0;
 }
 

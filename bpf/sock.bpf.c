@@ -161,10 +161,15 @@ int bc_sock_create(struct bpf_sock *sk)
 	}
 	owner = bc_owner(*ct, c->generation, tcp);
 	/* A mark already there: the other build (during a program swap) counted it. */
-	if (__sync_val_compare_and_swap(mark, 0, owner) != 0)
+	if (__sync_val_compare_and_swap(mark, 0, owner) != 0) {
 		bc_charge(r, -1);
-	else
+	} else {
 		stat(BC_SOCK_STAT_CREATED);
+		/* numothersock's held, as shown, includes the namespace's unix and netlink sockets
+		 * of the last collection (bpf/collect.bpf.c); its peak follows that sum. */
+		if (!tcp && (c->flags & BC_CT_NSSOCK))
+			bc_raise_max(r, r->held + c->ns_socks);
+	}
 	sock_end(c);
 	return 1;
 }

@@ -19,6 +19,12 @@
  *   sockets tcp BYTES
  *       Sends BYTES over one loopback TCP connection, receives them and closes; prints
  *       "sent BYTES".
+ *   sockets local PAIRS NETLINK SECONDS
+ *       Non-inet sockets: PAIRS unix stream socket pairs, PAIRS unix datagram pairs, PAIRS
+ *       unix seqpacket pairs, one unix stream listener bound to an abstract name with one
+ *       connection queued on it (its client and the child the kernel made: 3 sockets), and
+ *       NETLINK netlink route sockets. Prints "ready N" (the sockets it made) and sleeps
+ *       SECONDS, or until killed.
  *   sockets buffers
  *       Leaves data in buffers and sleeps until killed: 10 UDP datagrams of 1000 bytes
  *       unread on one socket; 65536 bytes unread on an accepted TCP connection; a second
@@ -29,11 +35,14 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <linux/netlink.h>
 #include <unistd.h>
 
 static void die(const char *what)
@@ -226,8 +235,37 @@ static int tcp(long bytes)
 	return 0;
 }
 
+static int local(int pairs, int netlink, int seconds)
+{
+	static const int types[] = {SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET};
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	socklen_t len = offsetof(struct sockaddr_un, sun_path) + 1 + (socklen_t)strlen("bc-sockets-test");
+	int n = 0, l, c, sv[2];
+
+	for (int t = 0; t < 3; t++)
+		for (int i = 0; i < pairs; i++, n += 2)
+			if (socketpair(AF_UNIX, types[t], 0, sv) < 0)
+				die("socketpair");
+	memcpy(addr.sun_path + 1, "bc-sockets-test", strlen("bc-sockets-test"));
+	l = socket(AF_UNIX, SOCK_STREAM, 0);
+	c = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (l < 0 || c < 0 || bind(l, (struct sockaddr *)&addr, len) < 0 || listen(l, 4) < 0 ||
+	    connect(c, (struct sockaddr *)&addr, len) < 0)
+		die("unix listener");
+	n += 3;
+	for (int i = 0; i < netlink; i++, n++)
+		if (socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE) < 0)
+			die("netlink");
+	printf("ready %d\n", n);
+	fflush(stdout);
+	sleep((unsigned)seconds);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 5 && !strcmp(argv[1], "local"))
+		return local(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
 	if (argc == 6 && !strcmp(argv[1], "hold"))
 		return hold(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
 	if (argc == 2 && !strcmp(argv[1], "buffers"))
@@ -240,6 +278,6 @@ int main(int argc, char **argv)
 		return udp(atol(argv[2]), (size_t)atol(argv[3]));
 	if (argc == 3 && !strcmp(argv[1], "tcp"))
 		return tcp(atol(argv[2]));
-	fprintf(stderr, "usage: sockets hold CONNS QUEUED UDP SECONDS | churn N | open N | udp COUNT SIZE | tcp BYTES\n");
+	fprintf(stderr, "usage: sockets hold CONNS QUEUED UDP SECONDS | local PAIRS NETLINK SECONDS | churn N | open N | udp COUNT SIZE | tcp BYTES\n");
 	return 2;
 }

@@ -132,6 +132,40 @@ TEST_F(SocketsTest, ExactCountsBackToZeroAfterKill9) {
     EXPECT_GE(after.other_max, 7u);
 }
 
+// Unix and netlink sockets count in numothersock from the kernel's counters of the
+// container's network namespace (sampled at each reading): exact, back to 0 after kill -9,
+// and the same in the kernel-rendered file. Sockets in a namespace the container made inside
+// itself are not its namespace's, and are not counted (Documentation/beancounters.md).
+TEST_F(SocketsTest, UnixAndNetlinkSocketsCountFromTheContainersNamespace) {
+    start_with_helper(1520);
+    const std::string id = "1520";
+    Socks rest = wait_socks(id, [](const Socks& x) { return x.other == 0; });
+    ASSERT_EQ(rest.other, 0u);
+    // A nested namespace first, holding 2 + 2 + 2 + 3 + 1 sockets the count must not see.
+    ASSERT_EQ(beanctl({"exec", id, "sh", "-c", "unshare -n /sockets local 1 1 600 > /tmp/nested 2>&1 &"}).code, 0);
+    for (int i = 0; i < 500 && slurp(lib() + "/private/" + id + "/tmp/nested").empty(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_EQ(slurp(lib() + "/private/" + id + "/tmp/nested"), "ready 10\n");
+    // 2 pairs each of stream, datagram and seqpacket, a listener with a queued connection, 3 netlink.
+    ASSERT_EQ(background(id, "local 2 3 600"), "ready 18\n");
+    Socks held = wait_socks(id, [](const Socks& s) { return s.other == 18; });
+    EXPECT_EQ(held.other, 18u) << diagnosis(id);
+    EXPECT_EQ(held.other_max, 18u);
+    EXPECT_EQ(held.tcp, 0u);
+    auto rows = parse_ubc(slurp(bpf_dir() + "/user_beancounters")).at(id);
+    EXPECT_EQ(rows[17].held, 18u) << "numothersock in the iterator file";
+    EXPECT_EQ(parse_ubc(beanctl({"exec", id, "cat", "/dev/user_beancounters"}).out).at(id)[17].held, 18u);
+    // With inet sockets besides: both kinds add up.
+    ASSERT_EQ(background(id, "hold 0 0 4 600"), "ready 1 4\n");
+    held = wait_socks(id, [](const Socks& s) { return s.other == 22; });
+    EXPECT_EQ(held.other, 22u);
+
+    ASSERT_EQ(beanctl({"exec", id, "killall", "-9", "sockets"}).code, 0);
+    Socks after = wait_socks(id, [](const Socks& x) { return x.other == 0 && x.tcp == 0; });
+    EXPECT_EQ(after.other, 0u) << diagnosis(id);
+    EXPECT_EQ(after.other_max, 22u) << "the peak is kept";
+}
+
 TEST_F(SocketsTest, NoDriftAfterAMillionCycles) {
     start_with_helper(1502);
     const std::string id = "1502";

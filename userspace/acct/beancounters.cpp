@@ -40,6 +40,9 @@ CtBeancounters from_record(Ctid id, const bc_ct_counters* counted, std::optional
             b.res[i].c = counted->res[i];
             b.res[i].counted = is_counted(*counted, static_cast<bc_resource_id>(i));
         }
+    // numothersock: the inet sockets the programs counted, and the unix and netlink sockets
+    // of the container's network namespace at the collection (bpf/collect.bpf.c).
+    if (counted && (counted->flags & BC_CT_NSSOCK)) b.res[BC_RES_numothersock].c.held += counted->ns_socks;
     return b;
 }
 

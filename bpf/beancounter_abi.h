@@ -93,12 +93,13 @@ struct bc_ct_counters {
 
 /* bc_ct_counters.flags, set by the collection of the controllers' counters (bpf/collect.bpf.c) */
 #define BC_CT_MEMORY 1u  /* physpages, swappages, oomguarpages were collected */
-#define BC_CT_KMEM 2u    /* kmemsize was collected (a v1 memory controller with its kmem counter) */
+#define BC_CT_KMEM 2u    /* kmemsize was collected (a v1 kmem counter, or the memory cgroup's statistics) */
 #define BC_CT_PIDS 4u    /* numproc's limit and refusals were collected from the pids controller */
 #define BC_CT_TASKS 8u   /* privvmpages, lockedpages, numfile, numsiginfo were collected from the tasks */
 #define BC_CT_CPU 16u    /* cpu_ns was collected */
 #define BC_CT_SOCKBUF 32u /* tcpsndbuf, tcprcvbuf, othersockbuf, dgramrcvbuf were summed over the sockets */
 #define BC_CT_NSSOCK 64u  /* ns_socks was collected */
+#define BC_CT_SHMEM 128u  /* shmpages was collected from the memory cgroup's statistics */
 
 /* Value of the per-CPU map "bc_traffic", keyed by the container's cgroup2 id: what the
  * container's sockets sent and received, summed over CPUs by readers. Bytes are the IP

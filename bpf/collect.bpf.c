@@ -92,10 +92,12 @@ static __always_inline void collect_pids(struct cgroup_subsys_state *css, struct
 /* Scratch space for copies of the kernel's structures: one read each instead of a helper
  * call per field (the walk visits every container; the calls would cost more than the rest
  * of it). Fields are then read from the copies with CO-RE offsets. */
+#define BC_MEMSTAT_MAX 128 /* entries of a memory cgroup's statistics array read at most */
 struct scratch {
 	struct page_counter mem, swap, kmem;
 	atomic_long_t events[MEMCG_NR_MEMORY_EVENTS];
 	struct prot_inuse inuse;
+	long stats[BC_MEMSTAT_MAX];
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -114,12 +116,66 @@ static __always_inline int read_counter(struct page_counter *to, const void *fro
 	return bpf_probe_read_kernel(to, size, from);
 }
 
+/* Where shmem and kernel memory are in a memory cgroup's statistics (memcg->vmstats->state,
+ * what memory.stat prints as "shmem" and "kernel"): set by the loader (-1: not counted).
+ * Up to Linux 6.9 the array is indexed by the items' enum values; later kernels keep only
+ * the items memory cgroups track, through a private table, and the loader finds the two
+ * indices by calibration (userspace/bpf/accounting.cpp, bc_memstat_dump below). */
+struct memstat_idx {
+	int shmem, kmem;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct memstat_idx);
+} bc_memstat_idx SEC(".maps");
+
+/* One read of a long of the statistics array (0 on failure). */
+static __always_inline long memstat(struct memcg_vmstats *vs, int idx)
+{
+	long v = 0;
+
+	if (idx < 0 || idx >= BC_MEMSTAT_MAX || (idx + 1) * sizeof(long) > bpf_core_field_size(vs->state))
+		return 0;
+	bpf_probe_read_kernel(&v, sizeof(v), (void *)vs + bpf_core_field_offset(vs->state) + idx * sizeof(long));
+	return v;
+}
+
+/* Calibration only: the statistics array of the memory cgroup it is attached to (self only),
+ * as raw longs. */
+SEC("iter/cgroup")
+int bc_memstat_dump(struct bpf_iter__cgroup *ctx)
+{
+	struct cgroup *cg = ctx->cgroup;
+	struct cgroup_subsys_state *css;
+	struct memcg_vmstats *vs;
+	__u32 zero = 0;
+	struct scratch *k = bpf_map_lookup_elem(&bc_collect_scratch, &zero);
+	__u32 size;
+
+	if (!cg || !k)
+		return 0;
+	css = BPF_CORE_READ(cg, subsys[bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id)]);
+	if (!css)
+		return 0;
+	vs = BPF_CORE_READ(container_of(css, struct mem_cgroup, css), vmstats);
+	size = bpf_core_field_size(vs->state);
+	if (!vs || size > sizeof(k->stats))
+		return 0;
+	if (bpf_probe_read_kernel(k->stats, size, (void *)vs + bpf_core_field_offset(vs->state)))
+		return 0;
+	bpf_seq_write(ctx->meta->seq, k->stats, size);
+	return 0;
+}
+
 static __always_inline void collect_memory(struct cgroup_subsys_state *css, struct bc_ct_counters *c)
 {
 	struct mem_cgroup *memcg = container_of(css, struct mem_cgroup, css);
 	__u32 zero = 0;
 	struct scratch *k = bpf_map_lookup_elem(&bc_collect_scratch, &zero);
 	__u64 usage, peak, max, swap, swap_peak, oom_kills;
+	bool kmem_counted = false;
 
 	if (!k)
 		return;
@@ -154,6 +210,7 @@ static __always_inline void collect_memory(struct cgroup_subsys_state *css, stru
 			bc_set_held(km, k->kmem.usage.counter * page_size, k->kmem.watermark * page_size, k->kmem.failcnt);
 			km->barrier = km->limit = bytes_limit(k->kmem.max);
 			c->flags |= BC_CT_KMEM;
+			kmem_counted = true;
 		}
 	} else {
 		bc_set_held(phys, usage, peak, k->events[MEMCG_MAX].counter);
@@ -162,6 +219,24 @@ static __always_inline void collect_memory(struct cgroup_subsys_state *css, stru
 		sw->limit = pages_limit(k->swap.max);
 		/* RAM + swap: the kernel keeps no peak of the sum (sampled) */
 		bc_set_held(oom, usage + swap, 0, oom_kills);
+	}
+	struct memstat_idx *mi = bpf_map_lookup_elem(&bc_memstat_idx, &zero);
+	struct memcg_vmstats *vs = mi && (mi->shmem >= 0 || mi->kmem >= 0) ? BPF_CORE_READ(memcg, vmstats) : 0;
+
+	if (vs) {
+		/* The kernel's statistics, folded up to its latest flush (sampled) */
+		if (mi->shmem >= 0) {
+			long v = memstat(vs, mi->shmem);
+
+			bc_set_held(&c->res[BC_RES_shmpages], v > 0 ? v : 0, 0, 0);
+			c->flags |= BC_CT_SHMEM;
+		}
+		if (mi->kmem >= 0 && !kmem_counted) {
+			long v = memstat(vs, mi->kmem);
+
+			bc_set_held(&c->res[BC_RES_kmemsize], v > 0 ? v * page_size : 0, 0, 0);
+			c->flags |= BC_CT_KMEM;
+		}
 	}
 	c->flags |= BC_CT_MEMORY;
 }
@@ -755,6 +830,8 @@ static __always_inline bool is_counted(const struct bc_ct_counters *c, int id)
 		return c->flags & BC_CT_MEMORY;
 	case BC_RES_kmemsize:
 		return c->flags & BC_CT_KMEM;
+	case BC_RES_shmpages:
+		return c->flags & BC_CT_SHMEM;
 	case BC_RES_privvmpages:
 	case BC_RES_lockedpages:
 	case BC_RES_numfile:

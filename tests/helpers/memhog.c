@@ -1,13 +1,37 @@
 /* memhog MIB SECONDS [LOCK [SIGNALS]]: allocates MIB MiB of anonymous memory and writes
  * every page (LOCK=1: mlock()s it too), queues SIGNALS real-time signals to itself with the
  * signal blocked (each stays queued), prints "ready", then sleeps SECONDS (or until killed).
+ * memhog shm MIB SECONDS: writes MIB MiB into a memfd (shared memory: shmem pages), prints
+ * "ready", then sleeps SECONDS (or until killed).
  * Static, so it runs in any root. */
+#define _GNU_SOURCE
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+static int shm(long mib, int seconds)
+{
+	static char buf[65536];
+	int fd = memfd_create("memhog", 0);
+
+	if (fd < 0) {
+		perror("memfd_create");
+		return 1;
+	}
+	memset(buf, 0x5a, sizeof(buf));
+	for (long left = mib << 20; left > 0; left -= (long)sizeof(buf))
+		if (write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf)) {
+			perror("write");
+			return 1;
+		}
+	printf("ready\n");
+	fflush(stdout);
+	sleep((unsigned)seconds);
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -16,8 +40,10 @@ int main(int argc, char **argv)
 	int lock = argc > 3 ? atoi(argv[3]) : 0, signals = argc > 4 ? atoi(argv[4]) : 0;
 	sigset_t set;
 
+	if (argc == 4 && !strcmp(argv[1], "shm"))
+		return shm(atol(argv[2]), atoi(argv[3]));
 	if (argc < 3 || argc > 5) {
-		fprintf(stderr, "usage: memhog MIB SECONDS [LOCK [SIGNALS]]\n");
+		fprintf(stderr, "usage: memhog MIB SECONDS [LOCK [SIGNALS]] | memhog shm MIB SECONDS\n");
 		return 2;
 	}
 	bytes = (size_t)atol(argv[1]) << 20;

@@ -75,6 +75,65 @@ TEST_F(MemoryTest, TouchedMemoryShowsInPhyspagesWithinBound) {
     EXPECT_GE(ubc(id).at("physpages").at("maxheld").get<std::uint64_t>() + ahead, base + pages) << "the kernel's peak stays";
 }
 
+namespace {
+// A value of a memory.stat line ("shmem", "kernel"), in bytes; -1 if absent.
+long long memory_stat(const std::string& node, const std::string& key) {
+    std::istringstream in(slurp(node + "/memory.stat"));
+    std::string k;
+    long long v;
+    while (in >> k >> v)
+        if (k == key) return v;
+    return -1;
+}
+}  // namespace
+
+// shmpages (and kmemsize where the memory controller is cgroup2's) from the memory cgroup's
+// statistics, against a known amount of shared memory and against memory.stat. The kernel
+// folds its per-CPU statistics in batches: reading memory.stat folds them, and the values
+// may then differ by the updates still pending, at most 64 pages per CPU.
+TEST_F(MemoryTest, ShmpagesIsTheContainersSharedMemoryWithinBound) {
+    std::string id = ct(1604);
+    ASSERT_EQ(beanctl({"create", id}).code, 0);
+    std::filesystem::copy_file(HELPER_DIR "/memhog", lib() + "/private/1604/memhog");
+    ASSERT_EQ(beanctl({"start", id}).code, 0);
+    const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+    const double pending = 64.0 * ::get_nprocs_conf();
+    const std::string node = bc::cgroup::CtGroup(layout(), "", prefix(), 1604).node_of("memory");
+    json before = ubc(id);
+    ASSERT_FALSE(before.at("shmpages").at("held").is_null()) << "counted on both test kernels";
+    const std::uint64_t base = before.at("shmpages").at("held");
+
+    ASSERT_EQ(beanctl({"exec", id, "sh", "-c", "/memhog shm 16 600 > /tmp/ready 2>&1 &"}).code, 0);
+    for (int i = 0; i < 500 && slurp(lib() + "/private/1604/tmp/ready").empty(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_EQ(slurp(lib() + "/private/1604/tmp/ready"), "ready\n");
+    const std::uint64_t pages = (16u << 20) / page;
+    const long long stat = memory_stat(node, "shmem");
+    json after = ubc(id);
+    const std::uint64_t held = after.at("shmpages").at("held");
+    EXPECT_NEAR(static_cast<double>(held), static_cast<double>(stat) / page, pending) << "memory.stat's shmem";
+    EXPECT_GE(static_cast<double>(held) + pending, static_cast<double>(base + pages));
+    EXPECT_LE(held, base + pages + static_cast<std::uint64_t>(pending));
+    EXPECT_GE(after.at("shmpages").at("maxheld").get<std::uint64_t>(), held);
+    if (layout().mode == bc::cgroup::Mode::unified) {
+        // kmemsize: memory.stat's kernel, in bytes.
+        const long long kernel = memory_stat(node, "kernel");
+        ASSERT_GT(kernel, 0);
+        ASSERT_FALSE(after.at("kmemsize").at("held").is_null()) << "counted from the statistics on cgroup2";
+        EXPECT_NEAR(after.at("kmemsize").at("held").get<double>(), static_cast<double>(kernel), pending * page);
+    }
+
+    ASSERT_EQ(beanctl({"exec", id, "killall", "memhog"}).code, 0);
+    std::uint64_t now = held;
+    for (int i = 0; i < 300 && static_cast<double>(now) > static_cast<double>(base) + pending; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        (void)memory_stat(node, "shmem");  // folds the statistics, as a reader of memory.stat would
+        now = ubc(id).at("shmpages").at("held");
+    }
+    EXPECT_LE(static_cast<double>(now), static_cast<double>(base) + pending) << "freed with the last reference";
+    EXPECT_GE(ubc(id).at("shmpages").at("maxheld").get<std::uint64_t>(), held) << "the peak stays";
+}
+
 TEST_F(MemoryTest, NumprocLimitAndRefusalsComeFromThePidsController) {
     std::string id = ct(1602);
     ASSERT_EQ(beanctl({"create", id}).code, 0);

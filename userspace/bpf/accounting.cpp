@@ -7,8 +7,6 @@
 #include <linux/magic.h>
 #include <sys/file.h>
 #include <sys/random.h>
-#include <sys/socket.h>
-#include <linux/netlink.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -22,6 +20,7 @@
 
 #include "core/fs.h"
 #include "core/log.h"
+#include "bpf/kernel_layout.h"
 #include "collect.skel.h"
 #include "collect_tasks.skel.h"
 #include "dev.skel.h"
@@ -343,43 +342,6 @@ Result<> attach(const LinkSpec& l, bpf_object* obj, bpf_program* prog, const std
     return r;
 }
 
-// The collection counts a container's unix and netlink sockets with the kernel's
-// per-namespace counters of each protocol (bpf/collect.bpf.c); where those protocols' counters
-// are, the collecting object learns here, once per load: with one socket of each kind made
-// here (in the host's namespace), its iterators over the namespace's unix and netlink
-// sockets copy each protocol's index from a socket. Not found (an iterator this kernel does
-// not have): those sockets are not counted, and -v says so.
-void learn_socket_protocols(bpf_object* collect) {
-    int stream[2] = {-1, -1}, dgram[2] = {-1, -1};
-    Fd nl(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, stream) == 0) {
-        Fd a(stream[0]), b(stream[1]);
-        if (::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, dgram) == 0) {
-            Fd c(dgram[0]), d(dgram[1]);
-            for (const char* name : {"bc_proto_unix", "bc_proto_netlink"}) {
-                bpf_program* prog = bpf_object__find_program_by_name(collect, name);
-                bpf_link* link = prog ? bpf_program__attach_iter(prog, nullptr) : nullptr;
-                if (!link) {
-                    log::debug("{}: {}", name, std::strerror(errno));
-                    continue;
-                }
-                Fd it(::bpf_iter_create(bpf_link__fd(link)));
-                char buf[256];
-                while (it && ::read(it.get(), buf, sizeof buf) > 0) {
-                }
-                bpf_link__destroy(link);
-            }
-        }
-    }
-    const bpf_map* data = bpf_object__find_map_by_name(collect, ".data");
-    size_t size = 0;
-    const void* live = data ? bpf_map__initial_value(const_cast<bpf_map*>(data), &size) : nullptr;
-    int idx[3] = {-1, -1, -1};
-    if (live && size >= sizeof idx) std::memcpy(idx, live, sizeof idx);
-    log::debug("socket protocols' counters: unix stream {}, unix datagram {}, netlink {} (-1: not counted)", idx[0], idx[1],
-               idx[2]);
-}
-
 // The loaded objects of one load, destroyed at the end (links and pins keep what is needed).
 struct Objects {
     std::vector<std::pair<const Domain*, void*>> skels;
@@ -484,6 +446,7 @@ Result<Accounting> Accounting::load(const std::string& pin_dir, const std::strin
                                                      d.name, pin_dir)));
     }
     learn_socket_protocols(objs.find("collect"));
+    learn_memory_stats(objs.find("collect"), mem, o.mem_v1);
     for (const auto& l : kLinks) {
         bpf_object* obj = objs.find(l.domain);
         bpf_program* prog = bpf_object__find_program_by_name(obj, l.prog);

@@ -100,6 +100,7 @@ struct bc_ct_counters {
 #define BC_CT_SOCKBUF 32u /* tcpsndbuf, tcprcvbuf, othersockbuf, dgramrcvbuf were summed over the sockets */
 #define BC_CT_NSSOCK 64u  /* ns_socks was collected */
 #define BC_CT_SHMEM 128u  /* shmpages was collected from the memory cgroup's statistics */
+#define BC_CT_PTY 256u    /* numpty was collected from the container's devpts instance */
 
 /* Value of the per-CPU map "bc_traffic", keyed by the container's cgroup2 id: what the
  * container's sockets sent and received, summed over CPUs by readers. Bytes are the IP

@@ -98,6 +98,7 @@ struct scratch {
 	atomic_long_t events[MEMCG_NR_MEMORY_EVENTS];
 	struct prot_inuse inuse;
 	long stats[BC_MEMSTAT_MAX];
+	__u64 opaque;
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -428,46 +429,215 @@ static __always_inline bool collect_ns_socks(struct net *net, struct bc_ct_count
 	return true;
 }
 
-/* A task directly in a node whose network namespace is the container's (inode number ino),
- * looked for among the first tasks of the node's first css_set (a process that made a
- * namespace of its own shares its css_set with the others); that namespace, or 0. */
-#define BC_NET_TASKS 64
-struct net_walk {
-	struct list_head *head, *pos;
-	__u64 ino, net;
+/* numpty: the pseudo-terminals of the container's devpts instance, the one mounted on its
+ * /dev/pts at start: the first devpts mount of its mount namespace that is below the
+ * container's root (a namespace may keep mounts out of its root's reach, as when the host's
+ * root was an initramfs), in the order the mounts were made (the namespace's list up to
+ * Linux 6.7, its red-black tree, keyed by mount id, since). devpts keeps an inode per
+ * terminal besides its root and its ptmx node, and drops it when the terminal is closed:
+ * the count is the instance's inodes less 2, sampled at each collection. */
+#define BC_DEVPTS_MAGIC 0x1cd1
+#define BC_MOUNTS_MAX 256 /* mounts looked at per namespace */
+#define BC_PTYS_MAX 4096  /* terminals counted (devpts's default limit per instance) */
+
+struct mnt_namespace___list {
+	struct list_head list;
 };
 
-static long match_net(__u32 i, struct net_walk *w)
+struct mnt_walk {
+	__u64 node, head;
+	int mode; /* tree walk: 0 descend left, 1 visit, 2 ascend */
+	__u64 root; /* the container's root mount */
+	__u64 sb;   /* the devpts instance found */
+};
+
+#define BC_MOUNT_DEPTH 8 /* how far below the root /dev/pts may be mounted */
+
+/* true: the walk can stop */
+static __always_inline bool visit_mount(struct mount *m, struct mnt_walk *w)
+{
+	struct super_block *sb = BPF_CORE_READ(m, mnt.mnt_sb);
+
+	if (!sb || BPF_CORE_READ(sb, s_magic) != BC_DEVPTS_MAGIC)
+		return false;
+	for (int i = 0; i < BC_MOUNT_DEPTH; i++) {
+		struct mount *parent = BPF_CORE_READ(m, mnt_parent);
+
+		if ((__u64)parent == w->root) {
+			w->sb = (__u64)sb;
+			return true;
+		}
+		if (!parent || parent == m)
+			return false; /* the namespace's top, not the container's root */
+		m = parent;
+	}
+	return false;
+}
+
+static long mount_list_step(__u32 i, struct mnt_walk *w)
+{
+	struct list_head *pos = (struct list_head *)w->node;
+
+	if (!pos || (__u64)pos == w->head || visit_mount(container_of(pos, struct mount, mnt_list), w))
+		return 1;
+	w->node = (__u64)BPF_CORE_READ(pos, next);
+	return 0;
+}
+
+/* In-order walk of the mounts' tree, one step per call. */
+static long mount_tree_step(__u32 i, struct mnt_walk *w)
+{
+	struct rb_node *n = (struct rb_node *)w->node, *next;
+
+	if (!n)
+		return 1;
+	if (w->mode == 0) {
+		next = BPF_CORE_READ(n, rb_left);
+		if (next)
+			w->node = (__u64)next;
+		else
+			w->mode = 1;
+	} else if (w->mode == 1) {
+		if (visit_mount(container_of(n, struct mount, mnt_node), w))
+			return 1;
+		next = BPF_CORE_READ(n, rb_right);
+		if (next) {
+			w->node = (__u64)next;
+			w->mode = 0;
+		} else {
+			w->mode = 2;
+		}
+	} else {
+		struct rb_node *parent = (struct rb_node *)(BPF_CORE_READ(n, __rb_parent_color) & ~3UL);
+
+		if (!parent)
+			return 1;
+		if (BPF_CORE_READ(parent, rb_left) == n)
+			w->mode = 1;
+		w->node = (__u64)parent;
+	}
+	return 0;
+}
+
+struct inode_walk {
+	__u64 pos, head, n;
+	bool end;
+};
+
+/* v, as a value the verifier knows nothing of: a count made one step at a time in a loop,
+ * then compared, would make it follow every step's value (thousands of states). */
+static __always_inline __u64 opaque(__u64 v)
+{
+	__u32 zero = 0;
+	struct scratch *k = bpf_map_lookup_elem(&bc_collect_scratch, &zero);
+
+	if (!k)
+		return 0;
+	*(volatile __u64 *)&k->opaque = v;
+	return *(volatile __u64 *)&k->opaque;
+}
+
+static long count_inode(__u32 i, struct inode_walk *w)
+{
+	struct list_head *pos = (struct list_head *)w->pos;
+
+	if (!pos || (__u64)pos == w->head) {
+		w->end = true;
+		return 1;
+	}
+	w->n++;
+	w->pos = (__u64)BPF_CORE_READ(pos, next);
+	return 0;
+}
+
+static __always_inline void collect_ptys(struct task_struct *t, struct bc_ct_counters *c)
+{
+	struct mnt_namespace *ns = BPF_CORE_READ(t, nsproxy, mnt_ns);
+	struct vfsmount *root = BPF_CORE_READ(t, fs, root.mnt);
+	struct mnt_walk w = {.root = (__u64)container_of(root, struct mount, mnt)};
+	struct inode_walk iw = {};
+	struct super_block *sb;
+	__u64 n;
+
+	if (!ns || !root)
+		return;
+	if (bpf_core_field_exists(struct mnt_namespace___list, list)) {
+		struct mnt_namespace___list *old = (void *)ns;
+
+		w.head = (__u64)&old->list;
+		w.node = (__u64)BPF_CORE_READ(old, list.next);
+		bpf_loop(BC_MOUNTS_MAX, mount_list_step, &w, 0);
+	} else {
+		w.node = (__u64)BPF_CORE_READ(ns, mounts.rb_node);
+		bpf_loop(3 * BC_MOUNTS_MAX, mount_tree_step, &w, 0);
+	}
+	sb = (struct super_block *)w.sb;
+	if (!sb)
+		return;
+	iw.head = (__u64)&sb->s_inodes;
+	iw.pos = (__u64)BPF_CORE_READ(sb, s_inodes.next);
+	bpf_loop(BC_PTYS_MAX + 3, count_inode, &iw, 0);
+	if (!iw.end)
+		return; /* more than counted: keep the last value */
+	n = opaque(iw.n);
+	bc_set_held(&c->res[BC_RES_numpty], n > 2 ? n - 2 : 0, 0, 0); /* its root and its ptmx node */
+	c->flags |= BC_CT_PTY;
+}
+
+/* A task directly in a node that is in the container's own network namespace (inode number
+ * ino), looked for among the first tasks of the node's first css_set (a process that made
+ * a namespace of its own shares its css_set with the others); 0 if none. */
+#define BC_NET_TASKS 64
+struct task_walk {
+	struct list_head *head, *pos;
+	__u64 ino, task;
+};
+
+static long match_task(__u32 i, struct task_walk *w)
 {
 	struct list_head *pos = w->pos;
+	struct task_struct *t;
 	struct net *net;
 
 	if (!pos || pos == w->head)
 		return 1;
-	net = BPF_CORE_READ(container_of(pos, struct task_struct, cg_list), nsproxy, net_ns);
+	t = container_of(pos, struct task_struct, cg_list);
+	net = BPF_CORE_READ(t, nsproxy, net_ns);
 	if (net && BPF_CORE_READ(net, ns.inum) == w->ino) {
-		w->net = (__u64)net;
+		w->task = (__u64)t;
 		return 1;
 	}
 	w->pos = BPF_CORE_READ(pos, next);
 	return 0;
 }
 
-static __always_inline __u64 ct_net_of_tasks(struct cgroup *cg, __u64 ino)
+static __always_inline struct task_struct *ct_task_of(struct cgroup *cg, __u64 ino)
 {
 	struct css_set *cset = cset_of_tasks(cg);
-	struct net_walk w = {.ino = ino};
+	struct task_walk w = {.ino = ino};
 
 	if (!cset || !ino)
 		return 0;
 	w.head = &cset->tasks;
 	w.pos = BPF_CORE_READ(cset, tasks.next);
-	bpf_loop(BC_NET_TASKS, match_net, &w, 0);
-	return w.net;
+	bpf_loop(BC_NET_TASKS, match_task, &w, 0);
+	return (struct task_struct *)w.task;
 }
 
-/* The same for a sub-cgroup of a container (level below the containers'). */
-static __always_inline __u64 ct_net_of_sub(struct cgroup *cg)
+/* What is counted from the container's namespaces, through one of its tasks (in this
+ * program run: what the task leads to is valid only in it): false if the task is not in
+ * the container's network namespace. */
+static __always_inline bool collect_ns(struct task_struct *t, struct bc_ct_counters *c)
+{
+	if (!t || !collect_ns_socks(BPF_CORE_READ(t, nsproxy, net_ns), c))
+		return false;
+	collect_ptys(t, c);
+	return true;
+}
+
+/* The same from a sub-cgroup of a container (below the containers' level), for the
+ * container it belongs to; true if done. */
+static __always_inline bool collect_ns_of_sub(struct cgroup *cg)
 {
 	struct cgroup_subsys_state *css = at_ct_level(&cg->self);
 	struct bc_ct_counters *c;
@@ -475,7 +645,7 @@ static __always_inline __u64 ct_net_of_sub(struct cgroup *cg)
 
 	ct = css ? ctid_of(BPF_CORE_READ(css, cgroup)) : 0;
 	c = ct ? bpf_map_lookup_elem(&bc_counters, &ct) : 0;
-	return c ? ct_net_of_tasks(cg, c->netns_ino) : 0;
+	return c && collect_ns(ct_task_of(cg, c->netns_ino), c);
 }
 
 /* The state of one reading of a collecting iterator, keyed by its seq_file (LRU: a reading
@@ -495,7 +665,7 @@ struct task_sums {
 struct walk_state {
 	__u64 first, latest;
 	struct task_sums sums, saved;
-	__u64 net; /* the container's network namespace, from a task in its sub-cgroups met so far */
+	__u64 ns_done; /* the container's namespaces were counted from a task in its sub-cgroups */
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -760,8 +930,8 @@ static __always_inline struct bc_ct_counters *collect_node(struct bpf_iter_meta 
 #ifdef BC_WITH_TASKS
 		add_tasks(cg, &w->sums);
 #endif
-		if (w && !w->net)
-			w->net = ct_net_of_sub(cg);
+		if (w && !w->ns_done)
+			w->ns_done = collect_ns_of_sub(cg);
 		return 0;
 	}
 	ct = ctid_of(cg);
@@ -770,10 +940,10 @@ static __always_inline struct bc_ct_counters *collect_node(struct bpf_iter_meta 
 		return 0;
 	*ctp = ct;
 	collect_controllers(cg, c);
-	if (!collect_ns_socks((struct net *)ct_net_of_tasks(cg, c->netns_ino), c) && w)
-		collect_ns_socks((struct net *)w->net, c);
+	if (!w || !w->ns_done)
+		collect_ns(ct_task_of(cg, c->netns_ino), c);
 	if (w)
-		w->net = 0;
+		w->ns_done = 0;
 #ifdef BC_WITH_TASKS
 	take_tasks(cg, &w->sums, c);
 #endif
@@ -832,6 +1002,8 @@ static __always_inline bool is_counted(const struct bc_ct_counters *c, int id)
 		return c->flags & BC_CT_KMEM;
 	case BC_RES_shmpages:
 		return c->flags & BC_CT_SHMEM;
+	case BC_RES_numpty:
+		return c->flags & BC_CT_PTY;
 	case BC_RES_privvmpages:
 	case BC_RES_lockedpages:
 	case BC_RES_numfile:
@@ -922,7 +1094,7 @@ int bc_ubc(struct bpf_iter__task *ctx)
 	if (!c)
 		return 0;
 	collect_controllers(node, c);
-	collect_ns_socks(BPF_CORE_READ(t, nsproxy, net_ns), c);
+	collect_ns(t, c);
 #ifdef BC_WITH_TASKS
 	take_tasks_of_ct(t, c);
 #endif

@@ -88,6 +88,11 @@ struct bc_ct_counters {
 	/* Inode number of the container's network namespace: that of its first task, recorded
 	 * by the fork program (bpf/proc.bpf.c); 0 until then. */
 	__u64 netns_ino;
+	/* The container's devpts instance, as the collection last found it (bpf/collect.bpf.c):
+	 * its super block's address and device number, checked before each use. */
+	__u64 devpts_sb;
+	__u32 devpts_dev;
+	__u32 pad;
 	struct bc_counter res[BC_RES_COUNT];
 };
 
@@ -146,14 +151,14 @@ struct bc_net_addr_key {
 static_assert(sizeof(struct bc_net_addr_key) == 24, "bc_net_addr_key ABI");
 static_assert(sizeof(struct bc_dev_key) == 24, "bc_dev_key ABI");
 static_assert(sizeof(struct bc_counter) == 40, "bc_counter ABI");
-static_assert(sizeof(struct bc_ct_counters) == 40 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
+static_assert(sizeof(struct bc_ct_counters) == 56 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
 static_assert(sizeof(struct bc_meta) == 16, "bc_meta ABI");
 static_assert(sizeof(struct bc_traffic) == 56, "bc_traffic ABI");
 #else
 _Static_assert(sizeof(struct bc_net_addr_key) == 24, "bc_net_addr_key ABI");
 _Static_assert(sizeof(struct bc_dev_key) == 24, "bc_dev_key ABI");
 _Static_assert(sizeof(struct bc_counter) == 40, "bc_counter ABI");
-_Static_assert(sizeof(struct bc_ct_counters) == 40 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
+_Static_assert(sizeof(struct bc_ct_counters) == 56 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
 _Static_assert(sizeof(struct bc_meta) == 16, "bc_meta ABI");
 _Static_assert(sizeof(struct bc_traffic) == 56, "bc_traffic ABI");
 #endif

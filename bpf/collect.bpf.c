@@ -429,8 +429,8 @@ static __always_inline bool collect_ns_socks(struct net *net, struct bc_ct_count
 	return true;
 }
 
-/* numpty: the pseudo-terminals of the container's devpts instance, the one mounted on its
- * /dev/pts at start: the first devpts mount of its mount namespace that is below the
+/* numpty: the pseudo-terminals of the container's devpts instance (found once per run of
+ * the container, then checked), the one mounted on its /dev/pts at start: the first devpts mount of its mount namespace that is below the
  * container's root (a namespace may keep mounts out of its root's reach, as when the host's
  * root was an initramfs), in the order the mounts were made (the namespace's list up to
  * Linux 6.7, its red-black tree, keyed by mount id, since). devpts keeps an inode per
@@ -561,6 +561,11 @@ static __always_inline void collect_ptys(struct task_struct *t, struct bc_ct_cou
 
 	if (!ns || !root)
 		return;
+	/* The instance found last time, if it is still a devpts instance with the same device
+	 * number (the walk costs a few microseconds per container; this check two reads). */
+	sb = (struct super_block *)c->devpts_sb;
+	if (sb && BPF_CORE_READ(sb, s_magic) == BC_DEVPTS_MAGIC && BPF_CORE_READ(sb, s_dev) == c->devpts_dev)
+		goto count;
 	if (bpf_core_field_exists(struct mnt_namespace___list, list)) {
 		struct mnt_namespace___list *old = (void *)ns;
 
@@ -574,6 +579,9 @@ static __always_inline void collect_ptys(struct task_struct *t, struct bc_ct_cou
 	sb = (struct super_block *)w.sb;
 	if (!sb)
 		return;
+	c->devpts_sb = (__u64)sb;
+	c->devpts_dev = BPF_CORE_READ(sb, s_dev);
+count:
 	iw.head = (__u64)&sb->s_inodes;
 	iw.pos = (__u64)BPF_CORE_READ(sb, s_inodes.next);
 	bpf_loop(BC_PTYS_MAX + 3, count_inode, &iw, 0);

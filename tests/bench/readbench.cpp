@@ -1,16 +1,27 @@
-// readbench [N] [ROUNDS]: the cost of reading every beancounter of N registered containers
-// (default 1000), side by side in one run:
+// readbench [N] [ROUNDS] [tasks]: the cost of reading every beancounter of N registered
+// containers (default 1000), side by side in one run:
 //   bpf       what `beanctl ubc` does: one read of the collecting iterator per hierarchy
 //             (the memory and pids controllers' counters, copied in the kernel), then one
 //             batch lookup of bc_counters and one of bc_traffic;
 //   cgroupfs  the same controller values read from the cgroupfs files of each container
 //             (memory usage, peak, limit, failcnt, kmem's four, pids' four), as a reader
 //             without BPF would.
-// The containers are empty cgroups under a private prefix, registered in a private pin
-// directory; both are removed at the end, also on failure. Rounds alternate the order of
+// The containers are cgroups under a private prefix, registered in a private pin directory;
+// both are removed at the end, also on failure. They are empty, unless `tasks` is given:
+// then each holds one sleeping process in a network and a mount namespace of its own, as a
+// container's init, so that the collection also does what it does for a running container
+// (the namespace's sockets counted through the process, the terminals of the devpts
+// instance below its root). Its root is a tmpfs with proc, sysfs, a tmpfs on /dev and a
+// devpts instance on /dev/pts, mounted in that order, as a container's start does. Rounds alternate the order of
 // the two methods; the medians and the median of the per-round ratios are printed.
 // Needs root and the build's BPF programs.
 #include <signal.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,6 +38,7 @@
 #include "bpf/accounting.h"
 #include "cgroup/ctgroup.h"
 #include "cgroup/layout.h"
+#include "core/proc.h"
 
 namespace {
 using Clock = std::chrono::steady_clock;
@@ -37,6 +49,17 @@ double median(std::vector<double> v) {
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+// A container-like root for a sleeping process, in its own mount namespace (see the top).
+bool sleeper_root(const std::string& dir) {
+    const char* d = dir.c_str();
+    return ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
+           ::mount("root", d, "tmpfs", 0, "size=64k") == 0 && ::chdir(d) == 0 && ::mkdir("proc", 0755) == 0 &&
+           ::mkdir("sys", 0755) == 0 && ::mkdir("dev", 0755) == 0 && ::mount("proc", "proc", "proc", 0, nullptr) == 0 &&
+           ::mount("sysfs", "sys", "sysfs", MS_RDONLY, nullptr) == 0 && ::mount("dev", "dev", "tmpfs", 0, "size=64k") == 0 &&
+           ::mkdir("dev/pts", 0755) == 0 && ::mount("devpts", "dev/pts", "devpts", 0, "newinstance,ptmxmode=0666") == 0 &&
+           ::syscall(SYS_pivot_root, ".", ".") == 0 && ::umount2(".", MNT_DETACH) == 0 && ::chdir("/") == 0;
+}
+
 [[noreturn]] void die(const std::string& msg) {
     std::fprintf(stderr, "readbench: %s\n", msg.c_str());
     std::exit(1);
@@ -45,11 +68,13 @@ double median(std::vector<double> v) {
 
 int main(int argc, char** argv) {
     if (argc > 1 && (std::string(argv[1]) == "-h" || std::string(argv[1]) == "--help")) {
-        std::puts("usage: readbench [N] [ROUNDS]   (see the comment at the top of tests/bench/readbench.cpp)");
+        std::puts("usage: readbench [N] [ROUNDS] [tasks]   (see the comment at the top of tests/bench/readbench.cpp)");
         return 0;
     }
     const unsigned n = argc > 1 ? static_cast<unsigned>(std::atoi(argv[1])) : 1000;
     const unsigned rounds = argc > 2 ? static_cast<unsigned>(std::atoi(argv[2])) : 30;
+    const bool with_tasks = argc > 3 && std::string(argv[3]) == "tasks";
+    if (argc > 3 && !with_tasks) die("the third argument, if any, is `tasks`");
     if (n == 0 || n > 100000 || rounds == 0) die("N and ROUNDS must be positive (N at most 100000)");
     if (::geteuid() != 0) die("run as root");
     // Cleanup must run on ^C too.
@@ -63,8 +88,12 @@ int main(int argc, char** argv) {
     std::vector<bc::cgroup::CtGroup> cts;
     for (unsigned i = 0; i < n; ++i) cts.emplace_back(*layout, "", prefix, 100000 + i);
     // Cleanup on every exit path: die() and the signals exit() with main's objects alive.
+    static std::vector<pid_t> sleepers;
     static std::function<void()> cleanup;
     cleanup = [&] {
+        for (pid_t p : sleepers) ::kill(p, SIGKILL);
+        for (pid_t p : sleepers) ::waitpid(p, nullptr, 0);
+        sleepers.clear();
         (void)bc::bpf::Accounting::unload(pins);
         for (const auto& cg : cts) (void)cg.remove();
         (void)bc::cgroup::remove_prefix_nodes(*layout, "", prefix);
@@ -80,6 +109,24 @@ int main(int argc, char** argv) {
         auto id = cts[i].id();
         if (!id) die(id.error().msg);
         if (auto r = acct->register_ct(*id, 100000 + i); !r) die(r.error().msg);
+    }
+    const std::string root = run.path() + "/root";
+    if (with_tasks && ::mkdir(root.c_str(), 0755) < 0) die("mkdir " + root);
+    for (unsigned i = 0; with_tasks && i < n; ++i) {
+        auto v2 = cts[i].open_v2();
+        auto joins = cts[i].open_self_join();
+        if (!v2 || !joins) die(!v2 ? v2.error().msg : joins.error().msg);
+        auto c = bc::proc::clone_process(CLONE_NEWNET | CLONE_NEWNS, v2->get());
+        if (!c) die(c.error().msg);
+        if (c->pid == 0) {
+            std::span<const bc::Fd> files(*joins);
+            if (c->in_cgroup && !files.empty()) files = files.subspan(1);  // cgroup.procs: clone3 placed it
+            if (bc::cgroup::CtGroup::join_self(files) != 0) ::_exit(1);
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (!sleeper_root(root)) ::_exit(1);
+            for (;;) ::pause();
+        }
+        sleepers.push_back(c->pid);
     }
     const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
 
@@ -128,7 +175,8 @@ int main(int argc, char** argv) {
         parts[1].push_back(time_us([&] { (void)acct->read_all(); }));
         parts[2].push_back(time_us([&] { (void)acct->read_all_traffic(); }));
     }
-    std::printf("readbench: %u containers, %u rounds, %s cgroups, load %s", n, rounds,
+    std::printf("readbench: %u containers%s, %u rounds, %s cgroups, load %s", n,
+                with_tasks ? " (a process in its own namespaces each)" : " (empty)", rounds,
                 layout->mode == bc::cgroup::Mode::unified ? "cgroup2" : "hybrid",
                 bctest::slurp("/proc/loadavg").c_str());
     std::printf("  bpf (collect + batch lookups)  median %9.1f us  [%.1f .. %.1f]\n", median(b),

@@ -588,6 +588,7 @@ Result<std::vector<std::pair<Ctid, bc_ct_counters>>> Accounting::read_all() cons
     std::vector<std::pair<Ctid, bc_ct_counters>> out;
     BC_TRYV((for_each_batch<__u32, bc_ct_counters>(counters_.get(), 1024, 1, "reading all counters",
                                                     [&](const __u32* k, const bc_ct_counters* v, __u32 n) {
+                                                        out.reserve(out.size() + n);
                                                         for (__u32 i = 0; i < n; ++i) out.emplace_back(k[i], v[i]);
                                                     })));
     return out;

@@ -9,8 +9,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <filesystem>
 #include <fmt/format.h>
 #include <string>
+#include <thread>
 
 #include "../common/testutil.h"
 #include "bpf/accounting.h"
@@ -86,6 +89,19 @@ protected:
         std::filesystem::remove_all(path);
         std::filesystem::create_directory_symlink(decoy, path);
         return {beanctl({"start", id}), decoy};
+    }
+    // Runs a shell command in the background inside a running container, its output going to
+    // /tmp/OUT there, and waits (at most 10 s) for its first line, which it returns.
+    static std::string background_line(const std::string& id, const std::string& cmd, const std::string& out) {
+        const std::string path = lib() + "/private/" + id + "/tmp/" + out;
+        std::filesystem::remove(path);
+        EXPECT_EQ(beanctl({"exec", id, "sh", "-c", cmd + " > /tmp/" + out + " 2>&1 &"}).code, 0);
+        std::string line;
+        for (int i = 0; i < 1000 && line.find('\n') == std::string::npos; ++i) {
+            line = slurp(path);
+            if (line.find('\n') == std::string::npos) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        return line;
     }
     static std::string run_dir() { return root_->path() + "/run"; }
     static std::string template_dir() { return root_->path() + "/template"; }

@@ -18,17 +18,6 @@ protected:
         EXPECT_EQ(r.code, 0) << r.err;
         return json::parse(r.out).at(0).at("numpty");
     }
-    // Runs a helper in the background in the container; waits for its first line.
-    std::string background(const std::string& id, const std::string& cmd, const std::string& out) {
-        const std::string path = lib() + "/private/" + id + "/tmp/" + out;
-        EXPECT_EQ(beanctl({"exec", id, "sh", "-c", cmd + " > /tmp/" + out + " 2>&1 &"}).code, 0);
-        std::string line;
-        for (int i = 0; i < 500 && line.find('\n') == std::string::npos; ++i) {
-            line = slurp(path);
-            if (line.find('\n') == std::string::npos) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-        return line;
-    }
 };
 
 // numpty: the terminals allocated in the container's devpts instance: exact at the reading,
@@ -46,10 +35,10 @@ TEST_F(FilesTest, NumptyIsTheTerminalsOfTheContainersDevpts) {
     const std::uint64_t base = rest.at("held");
     EXPECT_EQ(base, 0u) << "a container at rest holds no terminal";
 
-    ASSERT_EQ(background("1701", "/ptys 5 600", "ptys"), "ready 5\n");
-    ASSERT_EQ(background("1702", "/ptys 3 600", "ptys"), "ready 3\n");
+    ASSERT_EQ(background_line("1701", "/ptys 5 600", "ptys"), "ready 5\n");
+    ASSERT_EQ(background_line("1702", "/ptys 3 600", "ptys"), "ready 3\n");
     // A second process of the same container: its terminals add up.
-    ASSERT_EQ(background("1701", "/ptys 2 600", "more"), "ready 2\n");
+    ASSERT_EQ(background_line("1701", "/ptys 2 600", "more"), "ready 2\n");
     json held = numpty("1701");
     EXPECT_EQ(held.at("held"), 7u);
     EXPECT_EQ(held.at("maxheld"), 7u);

@@ -95,15 +95,7 @@ protected:
     }
     // Runs the helper in the background inside the container; waits for its first line.
     std::string background(const std::string& id, const std::string& args) {
-        std::string out = lib() + "/private/" + id + "/tmp/out";
-        std::filesystem::remove(out);
-        EXPECT_EQ(beanctl({"exec", id, "sh", "-c", "/sockets " + args + " > /tmp/out 2>&1 &"}).code, 0);
-        std::string line;
-        for (int i = 0; i < 1000 && line.find('\n') == std::string::npos; ++i) {
-            line = slurp(out);
-            if (line.find('\n') == std::string::npos) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-        return line;
+        return background_line(id, "/sockets " + args, "out");
     }
 };
 

@@ -672,6 +672,7 @@ struct task_sums {
 };
 struct walk_state {
 	__u64 first, latest;
+	__u64 gen; /* random, new for each reading */
 	struct task_sums sums, saved;
 	__u64 ns_done; /* the container's namespaces were counted from a task in its sub-cgroups */
 };
@@ -690,7 +691,8 @@ static __always_inline struct walk_state *walk_step(struct bpf_iter_meta *meta, 
 	struct walk_state *w = bpf_map_lookup_elem(&bc_walk_state, &key);
 
 	if (!w || pos < w->latest) {
-		struct walk_state fresh = {.first = pos, .latest = pos};
+		struct walk_state fresh = {.first = pos, .latest = pos,
+					   .gen = (__u64)bpf_get_prandom_u32() << 32 | bpf_get_prandom_u32()};
 
 		*first = true;
 		bpf_map_update_elem(&bc_walk_state, &key, &fresh, BPF_ANY);
@@ -713,10 +715,10 @@ static __always_inline void end_walk(struct bpf_iter_meta *meta)
 	bpf_map_delete_elem(&bc_walk_state, &key);
 }
 
-#ifdef BC_WITH_TASKS
-/* What the container's tasks hold, summed's tasks hold, summed over every task in the container's subtree with
- * the kernel's css_task iterator (Linux 6.7 and later; the loader uses this build of the
- * object only where the kernel has it):
+/* What the container's tasks hold, summed over every task in the container's subtree: with
+ * the kernel's css_task iterator where the kernel has it (Linux 6.7 and later: the loader
+ * uses the build of this object made with BC_WITH_TASKS), else by a walk of every task of
+ * the host (bc_task_sums_walk below):
  *   privvmpages  private writable mappings of each process (data_vm + stack_vm: VmData +
  *                VmStk), mapped whether touched or not, as OpenVZ's privvmpages;
  *   lockedpages  mlock()ed pages of each process (locked_vm: VmLck);
@@ -726,12 +728,6 @@ static __always_inline void end_walk(struct bpf_iter_meta *meta)
  * Processes sharing their memory or file table without being threads of one another
  * (vfork, CLONE_VM or CLONE_FILES alone) count once each. maxheld is the highest value seen
  * by the collections (sampled). */
-extern void bpf_rcu_read_lock(void) __ksym;
-extern void bpf_rcu_read_unlock(void) __ksym;
-extern int bpf_iter_css_task_new(struct bpf_iter_css_task *it, struct cgroup_subsys_state *css, unsigned int flags) __ksym;
-extern struct task_struct *bpf_iter_css_task_next(struct bpf_iter_css_task *it) __ksym;
-extern void bpf_iter_css_task_destroy(struct bpf_iter_css_task *it) __ksym;
-
 #define BC_FD_CHUNK_WORDS 8     /* bitmap words read at once: 512 descriptors */
 #define BC_FD_CHUNKS 32         /* descriptors counted per process: at most 16384 */
 #define BC_SIGQUEUE_MAX 64      /* queued signals counted per list */
@@ -820,6 +816,22 @@ static __always_inline void add_task(struct task_struct *t, struct task_sums *s)
 	s->files += open_fds(t);
 }
 
+static __always_inline void set_task_sums(const struct task_sums *s, struct bc_ct_counters *c)
+{
+	bc_set_held(&c->res[BC_RES_privvmpages], s->privvm, 0, 0);
+	bc_set_held(&c->res[BC_RES_lockedpages], s->locked, 0, 0);
+	bc_set_held(&c->res[BC_RES_numfile], s->files, 0, 0);
+	bc_set_held(&c->res[BC_RES_numsiginfo], s->siginfo, 0, 0);
+	c->flags |= BC_CT_TASKS;
+}
+
+#ifdef BC_WITH_TASKS
+extern void bpf_rcu_read_lock(void) __ksym;
+extern void bpf_rcu_read_unlock(void) __ksym;
+extern int bpf_iter_css_task_new(struct bpf_iter_css_task *it, struct cgroup_subsys_state *css, unsigned int flags) __ksym;
+extern struct task_struct *bpf_iter_css_task_next(struct bpf_iter_css_task *it) __ksym;
+extern void bpf_iter_css_task_destroy(struct bpf_iter_css_task *it) __ksym;
+
 /* Adds the tasks directly in this css's cgroup (all threads of them); under RCU. */
 static __always_inline void add_tasks_locked(struct cgroup_subsys_state *css, struct task_sums *s)
 {
@@ -837,15 +849,6 @@ static __always_inline void add_tasks(struct cgroup *cg, struct task_sums *s)
 	bpf_rcu_read_lock();
 	add_tasks_locked(&cg->self, s);
 	bpf_rcu_read_unlock();
-}
-
-static __always_inline void set_task_sums(const struct task_sums *s, struct bc_ct_counters *c)
-{
-	bc_set_held(&c->res[BC_RES_privvmpages], s->privvm, 0, 0);
-	bc_set_held(&c->res[BC_RES_lockedpages], s->locked, 0, 0);
-	bc_set_held(&c->res[BC_RES_numfile], s->files, 0, 0);
-	bc_set_held(&c->res[BC_RES_numsiginfo], s->siginfo, 0, 0);
-	c->flags |= BC_CT_TASKS;
 }
 
 static __always_inline void take_tasks(struct cgroup *cg, struct task_sums *s, struct bc_ct_counters *c)
@@ -1127,3 +1130,68 @@ int bc_ubc(struct bpf_iter__task *ctx)
 	}
 	return 0;
 }
+
+#ifndef BC_WITH_TASKS
+/* The tasks' sums on kernels without the css_task iterator (before 6.7): one walk of every
+ * task of the host (a task iterator, read by each collection after bc_collect), adding each
+ * task of a container to that container's sums for this reading, kept in bc_task_sums by
+ * (reading, container); the last call writes every container's sums into its record. A
+ * container none of whose tasks the walk met keeps the values of the last collection. */
+struct sums_key {
+	__u64 gen;
+	__u32 ct;
+	__u32 pad;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BC_MAX_CTS);
+	__type(key, struct sums_key);
+	__type(value, struct task_sums);
+} bc_task_sums SEC(".maps");
+
+static long publish_sums(struct bpf_map *map, struct sums_key *k, struct task_sums *s, __u64 *gen)
+{
+	struct bc_ct_counters *c;
+
+	if (k->gen != *gen)
+		return 0;
+	c = bpf_map_lookup_elem(&bc_counters, &k->ct);
+	if (c)
+		set_task_sums(s, c);
+	bpf_map_delete_elem(map, k);
+	return 0;
+}
+
+SEC("iter/task")
+int bc_task_sums_walk(struct bpf_iter__task *ctx)
+{
+	struct task_struct *t = ctx->task;
+	bool first;
+	struct walk_state *w = walk_step(ctx->meta, &first);
+	struct sums_key key = {};
+	struct task_sums *s;
+
+	if (!w)
+		return 0;
+	key.gen = w->gen;
+	if (!t) {
+		bpf_for_each_map_elem(&bc_task_sums, publish_sums, &key.gen, 0);
+		end_walk(ctx->meta);
+		return 0;
+	}
+	key.ct = bc_ct_of_task(t);
+	if (!key.ct)
+		return 0;
+	s = bpf_map_lookup_elem(&bc_task_sums, &key);
+	if (!s) {
+		struct task_sums zero = {};
+
+		bpf_map_update_elem(&bc_task_sums, &key, &zero, BPF_NOEXIST);
+		s = bpf_map_lookup_elem(&bc_task_sums, &key);
+		if (!s)
+			return 0;
+	}
+	add_task(t, s);
+	return 0;
+}
+#endif

@@ -138,8 +138,8 @@ const Domain kDomains[] = {
 // tracing: a tracepoint; cgroup: at the cgroup2 prefix node; collect: a cgroup iterator over
 // the memory hierarchy's prefix node (post-order); flush: a cgroup iterator over the cgroup2
 // prefix node alone; marks: an iterator over the socket marks; ubc: a task iterator (the
-// user_beancounters file).
-enum class Attach { tracing, cgroup, collect, ubc, flush, marks };
+// user_beancounters file); tasks: a task iterator read by each collection.
+enum class Attach { tracing, cgroup, collect, ubc, flush, marks, tasks };
 // Attached to a prefix node (made anew when the node is).
 bool at_prefix(Attach k) { return k == Attach::cgroup || k == Attach::collect || k == Attach::flush; }
 // What a cgroup iterator of this kind walks from its prefix node.
@@ -149,6 +149,7 @@ struct LinkSpec {
     const char* domain;
     const char* prog;
     Attach kind;
+    bool (*wanted)() = always;  // this kernel's build of the domain has the program
 };
 constexpr LinkSpec kLinks[] = {
     {"link_proc_fork", "proc", "bc_proc_fork", Attach::tracing},
@@ -164,6 +165,7 @@ constexpr LinkSpec kLinks[] = {
     {"link_flush", "flush", "bc_flush", Attach::flush},
     {"link_collect", "collect", "bc_collect", Attach::collect},
     {"user_beancounters", "collect", "bc_ubc", Attach::ubc},
+    {"link_task_sums", "collect", "bc_task_sums_walk", Attach::tasks, without_task_iterators},
 };
 
 // FNV-1a of every BPF object: identifies a build of the programs.
@@ -237,6 +239,7 @@ enum class Links { in_place, moved, missing };
 Links links_state(const std::string& pin_dir, const Targets& t) {
     Links state = Links::in_place;
     for (const auto& l : kLinks) {
+        if (!l.wanted()) continue;
         std::string path = pin_dir + "/" + l.pin;
         if (!fs::exists(path)) return Links::missing;
         if (!at_prefix(l.kind)) continue;
@@ -320,7 +323,7 @@ Result<> attach(const LinkSpec& l, bpf_object* obj, bpf_program* prog, const std
         li.map.map_fd = static_cast<__u32>(bpf_map__fd(marks));
         LIBBPF_OPTS(bpf_iter_attach_opts, io, .link_info = &li, .link_info_len = sizeof li);
         link = bpf_program__attach_iter(prog, &io);
-    } else if (l.kind == Attach::ubc) {
+    } else if (l.kind == Attach::ubc || l.kind == Attach::tasks) {
         link = bpf_program__attach_iter(prog, nullptr);  // every task the reader can see
     } else if (l.kind != Attach::tracing) {
         union bpf_iter_link_info li{};
@@ -397,6 +400,7 @@ Result<std::optional<Accounting>> Accounting::open(const std::string& pin_dir) {
     a.collector_ = BC_TRY(pinned("link_collect"));
     a.flusher_ = BC_TRY(pinned("link_flush"));
     a.settler_ = BC_TRY(pinned("link_sock_settle"));
+    a.task_summer_ = BC_TRY(pinned("link_task_sums"));
     return a;
 }
 
@@ -448,6 +452,7 @@ Result<Accounting> Accounting::load(const std::string& pin_dir, const std::strin
     learn_socket_protocols(objs.find("collect"));
     learn_memory_stats(objs.find("collect"), mem, o.mem_v1);
     for (const auto& l : kLinks) {
+        if (!l.wanted()) continue;
         bpf_object* obj = objs.find(l.domain);
         bpf_program* prog = bpf_object__find_program_by_name(obj, l.prog);
         if (!prog) return fail(fmt::format("BPF program {} missing from the {} object", l.prog, l.domain));
@@ -611,6 +616,7 @@ Result<> run_iterator(const Fd& link, const char* what) {
 Result<> Accounting::collect() const {
     if (flusher_) BC_TRYV(run_iterator(flusher_, "bringing the cgroups' CPU time up to date"));
     if (collector_) BC_TRYV(run_iterator(collector_, "collecting the controllers' counters"));
+    if (task_summer_) BC_TRYV(run_iterator(task_summer_, "summing the containers' tasks"));
     if (settler_) BC_TRYV(run_iterator(settler_, "settling the socket counts"));
     return {};
 }

@@ -94,6 +94,7 @@ private:
     Fd collector_;
     Fd settler_;  // link_sock_settle (bpf/sock.bpf.c)
     Fd flusher_;  // link_flush (bpf/flush.bpf.c)
+    Fd task_summer_;  // link_task_sums (bpf/collect.bpf.c), on kernels without the css_task iterator
 };
 
 }  // namespace bc::bpf

@@ -24,6 +24,7 @@
 #include <utility>
 
 #include "bpf/accounting.h"
+#include "bpf/kernel_layout.h"
 #include "core/fs.h"
 #include "fragment.h"  // generated from beancounter.config by kconfig/CMakeLists.txt
 #include "kconfig.h"
@@ -342,9 +343,16 @@ void check_bpf(Features& out, bool verbose) {
         const char* flush = has("css_rstat_flush") ? "css_rstat_flush" : has("cgroup_rstat_flush") ? "cgroup_rstat_flush" : nullptr;
         out.push_back({"BPF kfuncs", "bpf_iter_css_task_new", css_task ? Status::ok : need(false),
                        "privvmpages, lockedpages, numfile, numsiginfo",
-                       css_task ? "" : "absent (Linux 6.7+): these are not counted"});
+                       css_task ? "" : "absent (Linux 6.7+): summed by a walk of every task of the host instead"});
         out.push_back({"BPF kfuncs", flush ? flush : "cgroup_rstat_flush", flush ? Status::ok : need(true),
                        "CPU time per container; loading the accounting", flush ? "" : "absent (Linux 6.1+)"});
+        // Where shmem and kernel memory are in a memory cgroup's statistics (bpf/collect.bpf.c).
+        const std::string layout = bc::bpf::memory_stats_layout();
+        out.push_back({"BTF", "memory cgroup statistics", layout.empty() ? need(false) : Status::ok,
+                       "shmpages; kmemsize on cgroup2",
+                       layout.empty()        ? "not described by the kernel's BTF: not counted"
+                       : layout == "by item" ? ""
+                                             : "compressed (Linux 6.10+): located by a calibration at each load"});
     }
 }
 

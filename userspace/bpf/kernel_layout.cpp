@@ -244,17 +244,23 @@ void learn_socket_protocols(bpf_object* collect) {
                idx[2]);
 }
 
+std::string memory_stats_layout() {
+    auto length = array_length("memcg_vmstats", "state");
+    auto all = enum_value("memcg_stat_item", "MEMCG_NR_STAT");
+    if (!length) return "";
+    return all && *length == *all ? "by item" : "compressed";
+}
+
 void learn_memory_stats(bpf_object* collect, const std::string& mem_prefix, bool mem_v1) {
     struct {
         int shmem = -1, kmem = -1;
     } idx;
-    auto length = array_length("memcg_vmstats", "state");
-    auto all = enum_value("memcg_stat_item", "MEMCG_NR_STAT");
-    if (length && all && *length == *all) {
+    const std::string layout = memory_stats_layout();
+    if (layout == "by item") {
         // Indexed by the items themselves.
         if (auto v = enum_value("node_stat_item", "NR_SHMEM")) idx.shmem = static_cast<int>(*v);
         if (auto v = enum_value("memcg_stat_item", "MEMCG_KMEM"); v && !mem_v1) idx.kmem = static_cast<int>(*v);
-    } else if (length) {
+    } else if (layout == "compressed") {
         auto cal = calibrate(collect, mem_prefix, mem_v1);
         idx.shmem = cal.shmem;
         idx.kmem = cal.kmem;

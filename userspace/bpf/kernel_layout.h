@@ -25,4 +25,9 @@ void learn_socket_protocols(bpf_object* collect);
 // "kernel" line (kmemsize comes from its kmem counter there).
 void learn_memory_stats(bpf_object* collect, const std::string& mem_prefix, bool mem_v1);
 
+// How this kernel lays out a memory cgroup's statistics, from its BTF: "by item" (indexed by
+// the items' enum values: read directly), "compressed" (through the kernel's private table:
+// located by the calibration at each load), or "" when the BTF does not describe them.
+std::string memory_stats_layout();
+
 }  // namespace bc::bpf

@@ -376,6 +376,7 @@ static __always_inline __u64 addr_of(const void *p)
 
 struct ns_count {
 	__u64 inuse;      /* the namespace's per-CPU counters (a per-CPU address) */
+	__u32 len;        /* bytes of them read: up to the last counter needed */
 	__u64 probe;      /* bc_cpu_probe's element (a per-CPU address) */
 	struct scratch *k;
 	__s64 sum;
@@ -389,15 +390,18 @@ static long add_cpu_socks(__u32 cpu, struct ns_count *n)
 	__u32 val = bpf_core_field_offset(struct prot_inuse, val);
 	struct scratch *k = n->k;
 
+	__u32 len = n->len;
+
 	if (!here)
 		return 1;
-	if (size > sizeof(k->inuse) ||
-	    bpf_probe_read_kernel(&k->inuse, size, (void *)(n->inuse + (addr_of(here) - n->probe))))
+	/* Only the counters up to the last one needed: usually one cache line, not five. */
+	if (len > size || len > sizeof(k->inuse) || len == 0 ||
+	    bpf_probe_read_kernel(&k->inuse, len, (void *)(n->inuse + (addr_of(here) - n->probe))))
 		return 1;
 	for (int i = 0; i < 3; i++) {
 		int idx = proto_idx[i];
 
-		if (idx < 0 || idx >= BC_PROTO_INUSE_NR || val + (idx + 1) * sizeof(int) > size)
+		if (idx < 0 || idx >= BC_PROTO_INUSE_NR || val + (idx + 1) * sizeof(int) > len)
 			continue;
 		if (i == 1 && idx == proto_idx[0])
 			continue; /* one unix protocol for both (older kernels) */
@@ -415,6 +419,13 @@ static __always_inline bool collect_ns_socks(struct net *net, struct bc_ct_count
 
 	if (!net || !c->netns_ino || BPF_CORE_READ(net, ns.inum) != c->netns_ino)
 		return false;
+	for (int i = 0; i < 3; i++) {
+		int idx = proto_idx[i];
+		__u32 end = bpf_core_field_offset(struct prot_inuse, val) + (idx + 1) * sizeof(int);
+
+		if (idx >= 0 && idx < BC_PROTO_INUSE_NR && end > n.len)
+			n.len = end;
+	}
 	n.k = bpf_map_lookup_elem(&bc_collect_scratch, &zero);
 	n.inuse = (__u64)BPF_CORE_READ(net, core.prot_inuse);
 	if (!n.k || !n.inuse ||

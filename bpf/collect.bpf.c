@@ -410,15 +410,12 @@ static long add_cpu_socks(__u32 cpu, struct ns_count *n)
 	return 0;
 }
 
-/* The unix and netlink sockets in use in the network namespace net (of a task of the
- * container), if it is the container's own (c->netns_ino); false otherwise. */
-static __always_inline bool collect_ns_socks(struct net *net, struct bc_ct_counters *c)
+/* The unix and netlink sockets in use in the container's network namespace. */
+static __always_inline void collect_ns_socks(struct net *net, struct bc_ct_counters *c)
 {
 	__u32 zero = 0;
 	struct ns_count n = {};
 
-	if (!net || !c->netns_ino || BPF_CORE_READ(net, ns.inum) != c->netns_ino)
-		return false;
 	for (int i = 0; i < 3; i++) {
 		int idx = proto_idx[i];
 		__u32 end = bpf_core_field_offset(struct prot_inuse, val) + (idx + 1) * sizeof(int);
@@ -426,18 +423,19 @@ static __always_inline bool collect_ns_socks(struct net *net, struct bc_ct_count
 		if (idx >= 0 && idx < BC_PROTO_INUSE_NR && end > n.len)
 			n.len = end;
 	}
+	if (!n.len)
+		return; /* no protocol found at load: not counted */
 	n.k = bpf_map_lookup_elem(&bc_collect_scratch, &zero);
 	n.inuse = (__u64)BPF_CORE_READ(net, core.prot_inuse);
 	if (!n.k || !n.inuse ||
 	    bpf_probe_read_kernel(&n.probe, sizeof(n.probe),
 				  (void *)(addr_of(&bc_cpu_probe) + bpf_core_field_offset(struct bpf_array, pptrs))))
-		return false;
+		return;
 	bpf_loop(nr_cpus, add_cpu_socks, &n, 0);
 	/* per-CPU counters go up on one CPU and down on another: only the sum is meaningful */
 	c->ns_socks = n.sum > 0 ? n.sum : 0;
 	c->flags |= BC_CT_NSSOCK;
 	bc_raise_max(&c->res[BC_RES_numothersock], c->res[BC_RES_numothersock].held + c->ns_socks);
-	return true;
 }
 
 /* numpty: the pseudo-terminals of the container's devpts instance (found once per run of
@@ -648,8 +646,11 @@ static __always_inline struct task_struct *ct_task_of(struct cgroup *cg, __u64 i
  * the container's network namespace. */
 static __always_inline bool collect_ns(struct task_struct *t, struct bc_ct_counters *c)
 {
-	if (!t || !collect_ns_socks(BPF_CORE_READ(t, nsproxy, net_ns), c))
+	struct net *net = t ? BPF_CORE_READ(t, nsproxy, net_ns) : 0;
+
+	if (!net || !c->netns_ino || BPF_CORE_READ(net, ns.inum) != c->netns_ino)
 		return false;
+	collect_ns_socks(net, c);
 	collect_ptys(t, c);
 	return true;
 }

@@ -29,6 +29,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fmt/format.h>
 #include <string>
 #include <vector>
@@ -97,6 +98,8 @@ int main(int argc, char** argv) {
         (void)bc::bpf::Accounting::unload(pins);
         for (const auto& cg : cts) (void)cg.remove();
         (void)bc::cgroup::remove_prefix_nodes(*layout, "", prefix);
+        std::error_code ec;  // exit() skips the TempDir's destructor
+        std::filesystem::remove_all(run.path(), ec);
     };
     std::atexit([] { cleanup(); });
 

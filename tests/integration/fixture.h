@@ -4,6 +4,7 @@
 
 #include <bpf/bpf.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -102,6 +103,14 @@ protected:
             if (line.find('\n') == std::string::npos) std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
         return line;
+    }
+    // One running container's beancounters as `beanctl ubc CTID --json` gives them.
+    static nlohmann::json ubc_json(const std::string& id) {
+        auto r = beanctl({"ubc", id, "--json"});
+        EXPECT_EQ(r.code, 0) << r.err;
+        auto j = nlohmann::json::parse(r.out);
+        EXPECT_EQ(j.size(), 1u);
+        return j.at(0);
     }
     static std::string run_dir() { return root_->path() + "/run"; }
     static std::string template_dir() { return root_->path() + "/template"; }

@@ -13,11 +13,7 @@ using nlohmann::json;
 
 class FilesTest : public BeanctlTest {
 protected:
-    json numpty(const std::string& id) {
-        auto r = beanctl({"ubc", id, "--json"});
-        EXPECT_EQ(r.code, 0) << r.err;
-        return json::parse(r.out).at(0).at("numpty");
-    }
+    static json numpty(const std::string& id) { return ubc_json(id).at("numpty"); }
 };
 
 // numpty: the terminals allocated in the container's devpts instance: exact at the reading,

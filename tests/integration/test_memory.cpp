@@ -18,11 +18,7 @@ using nlohmann::json;
 
 class MemoryTest : public BeanctlTest {
 protected:
-    json ubc(const std::string& id) {
-        auto r = beanctl({"ubc", id, "--json"});
-        EXPECT_EQ(r.code, 0) << r.err;
-        return json::parse(r.out).at(0);
-    }
+    static json ubc(const std::string& id) { return ubc_json(id); }
 };
 
 TEST_F(MemoryTest, TouchedMemoryShowsInPhyspagesWithinBound) {

@@ -28,13 +28,6 @@ struct Socks {
 
 class SocketsTest : public BeanctlTest {
 protected:
-    json ubc_json(const std::string& id) {
-        auto r = beanctl({"ubc", id, "--json"});
-        EXPECT_EQ(r.code, 0) << r.err;
-        auto j = json::parse(r.out);
-        EXPECT_EQ(j.size(), 1u);
-        return j.at(0);
-    }
     Socks socks(const std::string& id) {
         auto j = ubc_json(id);
         const auto& t = j.at("numtcpsock");

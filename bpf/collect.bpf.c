@@ -121,7 +121,7 @@ static __always_inline int read_counter(struct page_counter *to, const void *fro
  * what memory.stat prints as "shmem" and "kernel"): set by the loader (-1: not counted).
  * Up to Linux 6.9 the array is indexed by the items' enum values; later kernels keep only
  * the items memory cgroups track, through a private table, and the loader finds the two
- * indices by calibration (userspace/bpf/accounting.cpp, bc_memstat_dump below). */
+ * indices by calibration (userspace/bpf/kernel_layout.cpp, bc_memstat_dump below). */
 struct memstat_idx {
 	int shmem, kmem;
 };
@@ -272,9 +272,8 @@ static __always_inline struct cgroup_subsys_state *at_ct_level(struct cgroup_sub
 /* On hybrid hosts the pids controller is in another hierarchy: reach it through the tasks
  * of the container's node (their css_set names their pids cgroup). A node without tasks of
  * its own (all in sub-cgroups) keeps what was collected before. */
-static __always_inline void collect_pids_of_tasks(struct cgroup *cg, struct bc_ct_counters *c)
+static __always_inline void collect_pids_of_tasks(struct css_set *cset, struct bc_ct_counters *c)
 {
-	struct css_set *cset = cset_of_tasks(cg);
 	struct cgroup_subsys_state *css;
 
 	if (!cset)
@@ -295,9 +294,8 @@ static __always_inline void cpu_of(struct cgroup *v2, struct bc_ct_counters *c)
 	c->flags |= BC_CT_CPU;
 }
 
-static __always_inline void collect_cpu_of_tasks(struct cgroup *cg, struct bc_ct_counters *c)
+static __always_inline void collect_cpu_of_tasks(struct css_set *cset, struct bc_ct_counters *c)
 {
-	struct css_set *cset = cset_of_tasks(cg);
 	struct cgroup *v2;
 	struct cgroup_subsys_state *css;
 
@@ -389,7 +387,6 @@ static long add_cpu_socks(__u32 cpu, struct ns_count *n)
 	__u32 size = bpf_core_type_size(struct prot_inuse);
 	__u32 val = bpf_core_field_offset(struct prot_inuse, val);
 	struct scratch *k = n->k;
-
 	__u32 len = n->len;
 
 	if (!here)
@@ -439,9 +436,10 @@ static __always_inline void collect_ns_socks(struct net *net, struct bc_ct_count
 }
 
 /* numpty: the pseudo-terminals of the container's devpts instance (found once per run of
- * the container, then checked), the one mounted on its /dev/pts at start: the first devpts mount of its mount namespace that is below the
- * container's root (a namespace may keep mounts out of its root's reach, as when the host's
- * root was an initramfs), in the order the mounts were made (the namespace's list up to
+ * the container, then checked), the one mounted on its /dev/pts at start: the first devpts
+ * mount of its mount namespace that is below the container's root (a namespace may keep
+ * mounts out of its root's reach, as when the host's root was an initramfs), in the order
+ * the mounts were made (the namespace's list up to
  * Linux 6.7, its red-black tree, keyed by mount id, since). devpts keeps an inode per
  * terminal besides its root and its ptmx node, and drops it when the terminal is closed:
  * the count is the instance's inodes less 2, sampled at each collection. */
@@ -628,9 +626,8 @@ static long match_task(__u32 i, struct task_walk *w)
 	return 0;
 }
 
-static __always_inline struct task_struct *ct_task_of(struct cgroup *cg, __u64 ino)
+static __always_inline struct task_struct *ct_task_of(struct css_set *cset, __u64 ino)
 {
-	struct css_set *cset = cset_of_tasks(cg);
 	struct task_walk w = {.ino = ino};
 
 	if (!cset || !ino)
@@ -665,7 +662,7 @@ static __always_inline bool collect_ns_of_sub(struct cgroup *cg)
 
 	ct = css ? ctid_of(BPF_CORE_READ(css, cgroup)) : 0;
 	c = ct ? bpf_map_lookup_elem(&bc_counters, &ct) : 0;
-	return c && collect_ns(ct_task_of(cg, c->netns_ino), c);
+	return c && collect_ns(ct_task_of(cset_of_tasks(cg), c->netns_ino), c);
 }
 
 /* The state of one reading of a collecting iterator, keyed by its seq_file (LRU: a reading
@@ -907,9 +904,10 @@ static __always_inline void take_tasks_of_ct(struct task_struct *t, struct bc_ct
 #endif
 
 /* The counters the kernel's controllers keep for a container, from its node in the memory
- * hierarchy (cg, at the containers' level; a probe-read pointer will do). A controller the
- * node does not have (another hierarchy's, or not delegated) is NULL there. */
-static __always_inline void collect_controllers(struct cgroup *cg, struct bc_ct_counters *c)
+ * hierarchy (cg, at the containers' level; a probe-read pointer will do) and the css_set of
+ * the node's first task (cset_of_tasks, found once by the caller). A controller the node
+ * does not have (another hierarchy's, or not delegated) is NULL there. */
+static __always_inline void collect_controllers(struct cgroup *cg, struct css_set *cset, struct bc_ct_counters *c)
 {
 	struct cgroup_subsys_state *css;
 
@@ -920,9 +918,9 @@ static __always_inline void collect_controllers(struct cgroup *cg, struct bc_ct_
 	if (css)
 		collect_pids(css, c);
 	else
-		collect_pids_of_tasks(cg, c);
+		collect_pids_of_tasks(cset, c);
 	if (mem_v1)
-		collect_cpu_of_tasks(cg, c);
+		collect_cpu_of_tasks(cset, c);
 	else
 		cpu_of(cg, c);
 }
@@ -934,6 +932,7 @@ static __always_inline struct bc_ct_counters *collect_node(struct bpf_iter_meta 
 							   struct walk_state *w, __u32 *ctp)
 {
 	struct bc_ct_counters *c;
+	struct css_set *cset;
 	__u32 ct;
 	int level;
 
@@ -962,9 +961,10 @@ static __always_inline struct bc_ct_counters *collect_node(struct bpf_iter_meta 
 	if (!c)
 		return 0;
 	*ctp = ct;
-	collect_controllers(cg, c);
+	cset = cset_of_tasks(cg);
+	collect_controllers(cg, cset, c);
 	if (!w || !w->ns_done)
-		collect_ns(ct_task_of(cg, c->netns_ino), c);
+		collect_ns(ct_task_of(cset, c->netns_ino), c);
 	if (w)
 		w->ns_done = 0;
 #ifdef BC_WITH_TASKS
@@ -1116,7 +1116,7 @@ int bc_ubc(struct bpf_iter__task *ctx)
 	c = node && ctid_of(node) == ct ? bpf_map_lookup_elem(&bc_counters, &ct) : 0;
 	if (!c)
 		return 0;
-	collect_controllers(node, c);
+	collect_controllers(node, cset_of_tasks(node), c);
 	collect_ns(t, c);
 #ifdef BC_WITH_TASKS
 	take_tasks_of_ct(t, c);

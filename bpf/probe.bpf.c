@@ -34,17 +34,11 @@ int tracepoint_fork(void *ctx)
 	return 0;
 }
 
-/* cgroup_skb returns 1 = pass; a probe must never drop traffic even if someone attached it. */
-SEC("cgroup_skb/ingress")
-int skb_ingress(struct __sk_buff *skb)
+/* TC_ACT_OK: a probe must never drop traffic even if someone attached it. */
+SEC("tc")
+int tc_classifier(struct __sk_buff *skb)
 {
-	return 1;
-}
-
-SEC("cgroup_skb/egress")
-int skb_egress(struct __sk_buff *skb)
-{
-	return 1;
+	return 0;
 }
 
 SEC("cgroup/sock_create")

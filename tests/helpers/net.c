@@ -4,6 +4,7 @@
  *   net send DST PORT TEXT      send TEXT to DST (IPv4 or IPv6) from the kernel's source
  *   net spoof SRC DST PORT TEXT send TEXT from a source address that is not ours: a raw IP
  *                               packet with our own header (IPv4 or IPv6, as SRC and DST)
+ *   net flood DST PORT N SIZE   send N datagrams of SIZE bytes to DST, one socket
  * Exit: 0 ok, 1 failure, 2 usage. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -56,23 +57,52 @@ static int recv_udp(int port, int ms)
 	return 0;
 }
 
-static int send_udp(const char *dst, int port, const char *text)
+static int to_addr(const char *dst, int port, struct sockaddr_storage *ss, socklen_t *len)
 {
-	struct sockaddr_storage ss = {0};
-	socklen_t len;
-	struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+	memset(ss, 0, sizeof *ss);
 	if (inet_pton(AF_INET, dst, &a4->sin_addr) == 1) {
 		a4->sin_family = AF_INET;
 		a4->sin_port = htons(port);
-		len = sizeof *a4;
+		*len = sizeof *a4;
 	} else if (inet_pton(AF_INET6, dst, &a6->sin6_addr) == 1) {
 		a6->sin6_family = AF_INET6;
 		a6->sin6_port = htons(port);
-		len = sizeof *a6;
+		*len = sizeof *a6;
 	} else {
-		return 2;
+		return -1;
 	}
+	return 0;
+}
+
+static int flood(const char *dst, int port, long n, size_t size)
+{
+	static char buf[65507];
+	struct sockaddr_storage ss;
+	socklen_t len;
+	if (size > sizeof buf || to_addr(dst, port, &ss, &len) < 0)
+		return 2;
+	memset(buf, 'x', size);
+	int s = socket(ss.ss_family, SOCK_DGRAM, 0);
+	if (s < 0) {
+		perror("socket");
+		return 1;
+	}
+	for (long i = 0; i < n; i++)
+		if (sendto(s, buf, size, 0, (struct sockaddr *)&ss, len) != (ssize_t)size) {
+			perror("sendto");
+			return 1;
+		}
+	return 0;
+}
+
+static int send_udp(const char *dst, int port, const char *text)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	if (to_addr(dst, port, &ss, &len) < 0)
+		return 2;
 	int s = socket(ss.ss_family, SOCK_DGRAM, 0);
 	if (s < 0 || sendto(s, text, strlen(text), 0, (struct sockaddr *)&ss, len) < 0) {
 		perror("sendto");
@@ -159,6 +189,8 @@ int main(int argc, char **argv)
 		return send_udp(argv[2], atoi(argv[3]), argv[4]);
 	if (argc == 6 && !strcmp(argv[1], "spoof"))
 		return spoof(argv[2], argv[3], atoi(argv[4]), argv[5]);
-	fprintf(stderr, "usage: net recv PORT MS | send DST PORT TEXT | spoof SRC DST PORT TEXT\n");
+	if (argc == 6 && !strcmp(argv[1], "flood"))
+		return flood(argv[2], atoi(argv[3]), atol(argv[4]), (size_t)atol(argv[5]));
+	fprintf(stderr, "usage: net recv PORT MS | send DST PORT TEXT | spoof SRC DST PORT TEXT | flood DST PORT N SIZE\n");
 	return 2;
 }

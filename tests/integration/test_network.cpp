@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <bpf/libbpf.h>
 #include <netinet/in.h>
+#include <net/if.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -298,4 +299,199 @@ TEST_F(NetworkTest, BridgedInterfaceJoinsAHostBridge) {
     EXPECT_EQ(beanctl({"set", a, "--netif_add", "eth3,zz"}).code, 2);
     ASSERT_EQ(beanctl({"stop", a}).code, 0);
     EXPECT_FALSE(std::filesystem::exists("/sys/class/net/bc1958.0"));
+}
+
+// Traffic is counted on the host side of the container's links (bpf/net.bpf.c): what the
+// host side receives is the container's "out", what it sends the container's "in".
+namespace {
+struct Counts {
+    std::uint64_t bytes_in = 0, packets_in = 0, bytes_out = 0, packets_out = 0;
+    bool operator==(const Counts&) const = default;
+    Counts operator-(const Counts& o) const {
+        return {bytes_in - o.bytes_in, packets_in - o.packets_in, bytes_out - o.bytes_out, packets_out - o.packets_out};
+    }
+    Counts operator+(const Counts& o) const {
+        return {bytes_in + o.bytes_in, packets_in + o.packets_in, bytes_out + o.bytes_out, packets_out + o.packets_out};
+    }
+};
+std::ostream& operator<<(std::ostream& os, const Counts& c) {
+    return os << "in " << c.bytes_in << " B / " << c.packets_in << " p, out " << c.bytes_out << " B / " << c.packets_out << " p";
+}
+Counts counted(const nlohmann::json& ubc) {
+    const auto& t = ubc.at("traffic");
+    return {t.at("bytes_in"), t.at("packets_in"), t.at("bytes_out"), t.at("packets_out")};
+}
+std::uint64_t stat_of(const std::string& ifname, const char* what) {
+    return std::stoull(slurp("/sys/class/net/" + ifname + "/statistics/" + what));
+}
+// What the kernel's own statistics of host sides say the link carried, in the counters'
+// terms (frames without their 14-byte Ethernet header; no GSO on these tests' traffic).
+Counts carried(const std::vector<std::string>& host_sides) {
+    Counts c;
+    for (const auto& n : host_sides) {
+        std::uint64_t rx = stat_of(n, "rx_packets"), tx = stat_of(n, "tx_packets");
+        c = c + Counts{stat_of(n, "tx_bytes") - 14 * tx, tx, stat_of(n, "rx_bytes") - 14 * rx, rx};
+    }
+    return c;
+}
+// An Ethernet frame with an IPv4 header from `src` and `payload` more bytes: 20 + payload
+// counted bytes.
+std::vector<unsigned char> frame(const char* src, size_t payload) {
+    std::vector<unsigned char> f(14 + 20 + payload, 0);
+    f[12] = 0x08;  // ETH_P_IP
+    f[14] = 0x45;  // IPv4, 20-byte header
+    f[16] = static_cast<unsigned char>((20 + payload) >> 8);
+    f[17] = static_cast<unsigned char>(20 + payload);
+    ::inet_pton(AF_INET, src, &f[14 + 12]);
+    return f;
+}
+}  // namespace
+
+class TrafficTest : public NetworkTest {
+protected:
+    // The container's counters and the links' own statistics, read once the links have
+    // been quiet for a while (neighbour discovery and the like may pass at any time).
+    static std::pair<Counts, Counts> settled(const std::string& id, const std::vector<std::string>& host_sides) {
+        std::pair<Counts, Counts> last{counted(ubc_json(id)), carried(host_sides)};
+        for (int i = 0; i < 50; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(30));
+            std::pair<Counts, Counts> now{counted(ubc_json(id)), carried(host_sides)};
+            if (now == last) return now;
+            last = now;
+        }
+        ADD_FAILURE() << "the links of container " << id << " never went quiet";
+        return last;
+    }
+};
+
+TEST_F(TrafficTest, WhatTheLinkCarriesIsCountedAndLoopbackIsNot) {
+    std::string a = start(1961, {"10.199.61.1"});
+    const std::vector<std::string> link{"bc1961"};
+    int hs = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(hs, 0);
+    ScopeExit close_hs([&] { ::close(hs); });
+    sockaddr_in any{};
+    any.sin_family = AF_INET;
+    any.sin_port = htons(7011);
+    ASSERT_EQ(::bind(hs, reinterpret_cast<sockaddr*>(&any), sizeof any), 0);
+
+    // Out: 1000 datagrams of 100 bytes to the host, 128 bytes each at the IP layer.
+    auto [c0, d0] = settled(a, link);
+    ASSERT_EQ(beanctl({"exec", a, "/net", "flood", "169.254.0.1", "7011", "1000", "100"}).code, 0);
+    auto [c1, d1] = settled(a, link);
+    EXPECT_EQ(c1 - c0, d1 - d0) << "what the link carried, without the Ethernet headers";
+    EXPECT_GE((c1 - c0).packets_out, 1000u);
+    EXPECT_GE((c1 - c0).bytes_out, 128000u);
+
+    // In: 500 datagrams of 200 bytes from the host.
+    for (int i = 0; i < 500; ++i) send_udp(AF_INET, "10.199.61.1", 7012, std::string(200, 'y'));
+    auto [c2, d2] = settled(a, link);
+    EXPECT_EQ(c2 - c1, d2 - d1);
+    EXPECT_GE((c2 - c1).packets_in, 500u);
+    EXPECT_GE((c2 - c1).bytes_in, 500u * 228);
+
+    // 1000 datagrams over the container's own loopback: not on the link, not counted.
+    ASSERT_EQ(beanctl({"exec", a, "/net", "flood", "127.0.0.1", "7013", "1000", "100"}).code, 0);
+    auto [c3, d3] = settled(a, link);
+    EXPECT_EQ(c3 - c2, d3 - d2);
+    EXPECT_LT((c3 - c2).packets_out, 1000u);
+}
+
+// The programs run on synthetic frames (BPF_PROG_TEST_RUN) with a host side's index: the
+// container's counters move by exactly those frames, besides what the links carried
+// meanwhile; a spoofed frame is dropped and not counted; a deleted link's counts are kept.
+TEST_F(TrafficTest, ProgramsCountSyntheticFramesExactlyAndDeletedLinksKeepTheirCounts) {
+    std::string a = start(1962, {"10.199.62.1"});
+    ASSERT_EQ(beanctl({"set", a, "--netif_add", "eth1", "--save"}).code, 0);
+    const std::vector<std::string> links{"bc1962", "bc1962.0"};
+    const int routed = static_cast<int>(::if_nametoindex("bc1962")), bridged = static_cast<int>(::if_nametoindex("bc1962.0"));
+    ASSERT_GT(routed, 0);
+    ASSERT_GT(bridged, 0);
+    auto prog = [&](const char* pin) { return ::bpf_obj_get((bpf_dir() + "/" + pin).c_str()); };
+    const int guard = prog("prog_net_guard"), from_ct = prog("prog_net_from_ct"), to_ct = prog("prog_net_to_ct");
+    ASSERT_GE(guard, 0);
+    ASSERT_GE(from_ct, 0);
+    ASSERT_GE(to_ct, 0);
+    ScopeExit close_progs([&] {
+        for (int fd : {guard, from_ct, to_ct}) ::close(fd);
+    });
+    struct Case {
+        int prog, ifindex;
+        const char* src;
+        size_t payload;
+        unsigned gso_segs;
+        int verdict;  // TC_ACT_OK 0, TC_ACT_SHOT 2
+    } cases[] = {
+        {guard, routed, "10.199.62.1", 1000, 0, 0},  // out: 1020 bytes, 1 packet
+        {guard, routed, "10.199.62.9", 300, 0, 2},   // spoofed: dropped, not counted
+        {to_ct, routed, "10.0.0.1", 500, 3, 0},      // in: 520 bytes, 3 packets (GSO)
+        {from_ct, bridged, "10.0.0.2", 100, 0, 0},   // out: 120 bytes, 1 packet
+        {to_ct, bridged, "10.0.0.1", 50, 0, 0},      // in: 70 bytes, 1 packet
+    };
+    // The host side of the bridged link goes down: it carries nothing from here on (the
+    // test frames do not need it up).
+    ASSERT_EQ(std::system("ip link set bc1962.0 down"), 0);
+    auto [c0, d0] = settled(a, links);
+    for (const auto& c : cases) {
+        auto f = frame(c.src, c.payload);
+        __sk_buff ctx{};
+        ctx.ifindex = static_cast<__u32>(c.ifindex);
+        ctx.gso_segs = c.gso_segs;
+        LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f.data(), .data_size_in = static_cast<__u32>(f.size()), .ctx_in = &ctx,
+                    .ctx_size_in = sizeof ctx);
+        ASSERT_EQ(::bpf_prog_test_run_opts(c.prog, &o), 0) << std::strerror(errno);
+        EXPECT_EQ(static_cast<int>(o.retval), c.verdict) << c.src << " " << c.payload;
+    }
+    auto [c1, d1] = settled(a, links);
+    const Counts frames{520 + 70, 3 + 1, 1020 + 120, 1 + 1};
+    EXPECT_EQ(c1 - c0, (d1 - d0) + frames);
+
+    // The bridged link is deleted: what it counted stays the container's. (It is down, so
+    // its statistics stand still until it goes.)
+    const Counts bridged_carried = carried({"bc1962.0"});
+    auto r = beanctl({"set", a, "--netif_del", "eth1", "--save"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    ASSERT_FALSE(std::filesystem::exists("/sys/class/net/bc1962.0"));
+    auto [c2, d2] = settled(a, {"bc1962"});
+    EXPECT_EQ(c2 - c1, d2 - (d1 - bridged_carried));
+}
+
+// A new build of the programs takes over the running containers' links in place (the same
+// filters, the new programs), and their counts go on.
+TEST_F(TrafficTest, ANewBuildTakesOverTheRunningLinks) {
+    std::string a = start(1963, {"10.199.63.1"});
+    const int ifindex = static_cast<int>(::if_nametoindex("bc1963"));
+    ASSERT_GT(ifindex, 0);
+    auto filter = [&](bpf_tc_attach_point where) {
+        LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);
+        LIBBPF_OPTS(bpf_tc_opts, q, .handle = 1, .priority = 1);
+        EXPECT_EQ(bpf_tc_query(&hook, &q), 0);
+        return q.prog_id;
+    };
+    const __u32 in_before = filter(BPF_TC_INGRESS), out_before = filter(BPF_TC_EGRESS);
+    ASSERT_NE(in_before, 0u);
+    ASSERT_NE(out_before, 0u);
+    ASSERT_EQ(beanctl({"exec", a, "/net", "flood", "169.254.0.1", "7014", "100", "100"}).code, 0);
+    const Counts before = counted(ubc_json(a));
+    ASSERT_GE(before.packets_out, 100u);
+
+    pretend_another_build();
+    start(1964, {});  // loads this build against the pinned maps
+
+    const __u32 in_after = filter(BPF_TC_INGRESS), out_after = filter(BPF_TC_EGRESS);
+    EXPECT_NE(in_after, in_before) << "the new guard runs";
+    EXPECT_NE(out_after, out_before);
+    auto name = [](__u32 id) {
+        bpf_prog_info info{};
+        __u32 len = sizeof info;
+        int fd = ::bpf_prog_get_fd_by_id(id);
+        if (fd >= 0) ::bpf_obj_get_info_by_fd(fd, &info, &len), ::close(fd);
+        return std::string(info.name);
+    };
+    EXPECT_EQ(name(in_after), "bc_net_guard");
+    EXPECT_EQ(name(out_after), "bc_net_to_ct");
+    const Counts kept = counted(ubc_json(a));
+    EXPECT_GE(kept.packets_out, before.packets_out) << "nothing lost";
+    ASSERT_EQ(beanctl({"exec", a, "/net", "flood", "169.254.0.1", "7014", "100", "100"}).code, 0);
+    EXPECT_GE(counted(ubc_json(a)).packets_out, kept.packets_out + 100) << "counting goes on";
 }

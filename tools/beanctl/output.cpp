@@ -160,8 +160,7 @@ nlohmann::json beancounters_json(const bc::acct::CtBeancounters& b) {
         if (r.unit != BC_UNIT_NONE) j[std::string(r.name)] = counter_json(b.res[r.id]);
     if (b.traffic)
         j["traffic"] = {{"bytes_in", b.traffic->bytes_in},       {"packets_in", b.traffic->packets_in},
-                        {"bytes_out", b.traffic->bytes_out},     {"packets_out", b.traffic->packets_out},
-                        {"bytes_loopback", b.traffic->bytes_lo}, {"packets_loopback", b.traffic->packets_lo}};
+                        {"bytes_out", b.traffic->bytes_out},     {"packets_out", b.traffic->packets_out}};
     if (b.running) j["cpu"] = {{"usage_ns", b.cpu_ns ? nlohmann::json(*b.cpu_ns) : nlohmann::json(nullptr)}};
     return j;
 }

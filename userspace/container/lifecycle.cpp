@@ -201,7 +201,7 @@ Result<> Manager::start_locked(Ctid id) {
     req.ubc_file = s_.bpf_dir + "/user_beancounters";
     req.make_network = [&](pid_t pid) -> Result<> {
         if (auto r = net::setup(s_, ct, pid); !r) return std::unexpected(r.error().wrap("setting up the network"));
-        if (auto r = net::add_netifs(ct, pid, ct.netifs); !r) return std::unexpected(r.error().wrap("adding NETIF interfaces"));
+        if (auto r = net::add_netifs(s_, ct, pid, ct.netifs); !r) return std::unexpected(r.error().wrap("adding NETIF interfaces"));
         if (auto r = net::move_in(pid, ct.netdevs); !r) return std::unexpected(r.error().wrap("moving NETDEV interfaces in"));
         return {};
     };
@@ -410,9 +410,9 @@ Result<> Manager::set(Ctid id, const SetOptions& o) {
         if (!netif_removed.empty() || !netif_added.empty()) {
             auto init = BC_TRY(find_init(s_, id));
             if (!init) return fail(fmt::format("container {}: its init is gone", id));
-            BC_TRYV(net::del_netifs(netif_removed));
-            if (auto r = net::add_netifs(ct, init->pid, netif_added); !r) {
-                (void)net::add_netifs(old, init->pid, netif_removed);
+            BC_TRYV(net::del_netifs(s_, netif_removed));
+            if (auto r = net::add_netifs(s_, ct, init->pid, netif_added); !r) {
+                (void)net::add_netifs(s_, old, init->pid, netif_removed);
                 return r;
             }
         }

@@ -11,11 +11,11 @@
 #include <fmt/format.h>
 
 #include "beancounter_abi.h"
+#include "bpf/boundary.h"
 #include "core/fd.h"
 #include "core/fs.h"
 #include "core/log.h"
 #include "net/rtnl.h"
-#include "netguard.skel.h"
 
 namespace bc::net {
 
@@ -65,24 +65,6 @@ Result<Fd> addr_map(const Settings& s) {
     return Fd(fd);
 }
 
-// Loads the guard (its map pinned by name beside the accounting's) and attaches it to the
-// host side's tc ingress; the filter goes with the link.
-Result<> attach_guard(const Settings& s, int ifindex) {
-    LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = s.bpf_dir.c_str());
-    netguard_bpf* skel = netguard_bpf__open_opts(&opts);
-    if (!skel) return fail_sys(errno, "opening the address guard");
-    struct Destroy {
-        netguard_bpf* s;
-        ~Destroy() { netguard_bpf__destroy(s); }
-    } destroy{skel};
-    if (int err = netguard_bpf__load(skel); err) return fail(Error::sys(-err, "loading the address guard"));
-    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
-    if (int err = bpf_tc_hook_create(&hook); err && err != -EEXIST) return fail(Error::sys(-err, "creating the tc hook"));
-    LIBBPF_OPTS(bpf_tc_opts, to, .prog_fd = bpf_program__fd(skel->progs.bc_net_guard));
-    if (int err = bpf_tc_attach(&hook, &to); err) return fail(Error::sys(-err, "attaching the address guard"));
-    return {};
-}
-
 Result<> drop_guard_entries(const Settings& s, int ifindex) {
     if (!fs::exists(s.bpf_dir + "/bc_net_addrs")) return {};
     auto m = BC_TRY(addr_map(s));
@@ -94,6 +76,14 @@ Result<> drop_guard_entries(const Settings& s, int ifindex) {
     }
     for (auto& e : stale) ::bpf_map_delete_elem(m.get(), &e);
     return {};
+}
+
+// A host side is deleted: the pair goes with it, and with it its routes and programs; its
+// traffic goes to the container's past devices, and the guard forgets it.
+Result<> delete_host_side(const Settings& s, Rtnl& host, int ifindex) {
+    BC_TRYV(host.del_link(ifindex));
+    if (fs::exists(s.bpf_dir + "/bc_traffic")) BC_TRYV(bpf::retire_boundary(s.bpf_dir, ifindex));
+    return drop_guard_entries(s, ifindex);
 }
 
 Result<Fd> netns_of(pid_t pid) {
@@ -150,8 +140,7 @@ Result<std::pair<int, int>> make_link(const Settings& s, const CtConfig& ct, con
     const std::string name = host_ifname(ct.id);
     if (auto stale = BC_TRY(host.ifindex(name))) {
         log::info("removing a leftover {}", name);
-        BC_TRYV(drop_guard_entries(s, *stale));
-        BC_TRYV(host.del_link(*stale));
+        BC_TRYV(delete_host_side(s, host, *stale));
     }
     BC_TRYV(host.add_veth(name, kCtIfname, ns.get()));
     auto host_if = BC_TRY(host.ifindex(name));
@@ -163,7 +152,7 @@ Result<std::pair<int, int>> make_link(const Settings& s, const CtConfig& ct, con
     BC_TRYV(fs::write_existing(v4 + "/rp_filter", "1"));
     if (fs::exists(v6)) BC_TRYV(fs::write_existing(v6 + "/accept_dad", "0"));
     BC_TRYV(drop_guard_entries(s, *host_if));
-    BC_TRYV(attach_guard(s, *host_if));
+    BC_TRYV(bpf::attach_boundary(s.bpf_dir, *host_if, ct.id, bpf::Boundary::routed));
     BC_TRYV(host.add_addr(*host_if, gw4(), false, false, true));
     if (fs::exists(v6)) BC_TRYV(host.add_addr(*host_if, gw6(), true, true));
     BC_TRYV(host.set_up(*host_if));
@@ -257,14 +246,14 @@ Result<> move_out(pid_t init_pid, const std::vector<std::string>& names) {
     return {};
 }
 
-Result<> add_netifs(const CtConfig& ct, pid_t init_pid, const std::vector<NetIf>& add) {
+Result<> add_netifs(const Settings& s, const CtConfig& ct, pid_t init_pid, const std::vector<NetIf>& add) {
     if (add.empty()) return {};
     auto ns = BC_TRY(netns_of(init_pid));
     auto host = BC_TRY(Rtnl::open());
     auto inside = BC_TRY(Rtnl::open_in(ns.get()));
     std::vector<NetIf> made;
     auto undo = [&](Error e) -> Result<> {
-        (void)del_netifs(made);
+        (void)del_netifs(s, made);
         return std::unexpected(std::move(e).wrap(fmt::format("container {}", ct.id)));
     };
     for (const auto& n : add) {
@@ -285,6 +274,7 @@ Result<> add_netifs(const CtConfig& ct, pid_t init_pid, const std::vector<NetIf>
         Result<> r;
         if (r && !n.host_mac.empty()) r = host.set_mac(**h, n.host_mac);
         if (r && !n.mac.empty()) r = inside.set_mac(**c, n.mac);
+        if (r) r = bpf::attach_boundary(s.bpf_dir, **h, ct.id, bpf::Boundary::bridged);
         if (r && bridge) r = host.set_master(**h, *bridge);
         if (r) r = host.set_up(**h);
         if (r) r = inside.set_up(**c);
@@ -293,26 +283,23 @@ Result<> add_netifs(const CtConfig& ct, pid_t init_pid, const std::vector<NetIf>
     return {};
 }
 
-Result<> del_netifs(const std::vector<NetIf>& del) {
+Result<> del_netifs(const Settings& s, const std::vector<NetIf>& del) {
     auto host = BC_TRY(Rtnl::open());
     for (const auto& n : del)
-        if (auto idx = BC_TRY(host.ifindex(n.host_ifname))) BC_TRYV(host.del_link(*idx));
+        if (auto idx = BC_TRY(host.ifindex(n.host_ifname))) BC_TRYV(delete_host_side(s, host, *idx));
     return {};
 }
 
 Result<> teardown(const Settings& s, Ctid id, const std::vector<NetIf>& netifs) {
     auto host = BC_TRY(Rtnl::open());
-    if (auto idx = BC_TRY(host.ifindex(host_ifname(id)))) {
-        BC_TRYV(drop_guard_entries(s, *idx));
-        BC_TRYV(host.del_link(*idx));
-    }
+    if (auto idx = BC_TRY(host.ifindex(host_ifname(id)))) BC_TRYV(delete_host_side(s, host, *idx));
     // Bridged host sides: named in the config, or by default bc<CTID>.<n>.
     std::vector<NetIf> sides = netifs;
     const std::string prefix = host_ifname(id) + ".";
     if (auto names = fs::list_dir("/sys/class/net"))
         for (const auto& n : *names)
             if (n.starts_with(prefix)) sides.push_back(NetIf{"", "", n, "", ""});
-    return del_netifs(sides);
+    return del_netifs(s, sides);
 }
 
 }  // namespace bc::net

@@ -3,8 +3,8 @@
 // (no on-link prefix route), its default routes go to the host side (169.254.0.1 and
 // fe80::1, which the host side holds), and the host has one route per container address
 // to bc<CTID>. The host side forwards what the container sends (that link only) and drops
-// what it sends from an address that is not its own (bpf/netguard.bpf.c; and reverse-path
-// filtering for IPv4).
+// what it sends from an address that is not its own (bpf/net.bpf.c; and reverse-path
+// filtering for IPv4). The host side of every link counts the container's traffic.
 #pragma once
 
 #include <sys/types.h>
@@ -41,10 +41,11 @@ Result<std::vector<IpAddr>> live_addresses(const Settings& s, Ctid id);
 // Bridged interfaces (NETIF): a veth pair each, the container's side named as configured
 // (up, no address: the container configures it), the host side up and, with a bridge, its
 // port.
-Result<> add_netifs(const CtConfig& ct, pid_t init_pid, const std::vector<NetIf>& add);
-Result<> del_netifs(const std::vector<NetIf>& del);
+// Each host side counts the container's traffic (bpf/boundary.h).
+Result<> add_netifs(const Settings& s, const CtConfig& ct, pid_t init_pid, const std::vector<NetIf>& add);
+Result<> del_netifs(const Settings& s, const std::vector<NetIf>& del);
 // At stop (and after a failed start): the host sides (each pair goes with its host side)
-// and the guard's entries: bc<CTID>, bc<CTID>.<n>, and the host sides named in `netifs`.
+// with their traffic entries (kept in the container's total) and the guard's entries: bc<CTID>, bc<CTID>.<n>, and the host sides named in `netifs`.
 // Nothing there is fine.
 Result<> teardown(const Settings& s, Ctid id, const std::vector<NetIf>& netifs = {});
 

@@ -1,0 +1,145 @@
+#include "bpf/boundary.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_ether.h>
+
+#include <cerrno>
+#include <fmt/format.h>
+#include <vector>
+
+#include "beancounter_abi.h"
+#include "core/fd.h"
+#include "core/log.h"
+
+namespace bc::bpf {
+
+namespace {
+// Every filter of ours sits at this handle and priority, so that a new build can replace
+// it in place.
+constexpr __u32 kHandle = 1, kPriority = 1;
+
+Result<Fd> pinned(const std::string& pin_dir, const char* name) {
+    std::string path = pin_dir + "/" + name;
+    int fd = ::bpf_obj_get(path.c_str());
+    if (fd < 0) return fail_sys(fmt::format("opening {} (is the accounting loaded?)", path));
+    return Fd(fd);
+}
+
+Result<int> possible_cpus() {
+    int n = libbpf_num_possible_cpus();
+    if (n <= 0) return fail(Error::sys(-n, "counting the possible CPUs"));
+    return n;
+}
+
+constexpr auto kBothHooks = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
+
+// The clsact qdisc, which holds both hooks.
+Result<> make_hooks(int ifindex) {
+    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = kBothHooks);
+    if (int err = bpf_tc_hook_create(&hook); err && err != -EEXIST) return fail(Error::sys(-err, "creating the tc hooks"));
+    return {};
+}
+
+Result<> attach_tc(int ifindex, bpf_tc_attach_point where, int prog_fd, bool replace) {
+    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);
+    LIBBPF_OPTS(bpf_tc_opts, o, .prog_fd = prog_fd, .flags = replace ? static_cast<__u32>(BPF_TC_F_REPLACE) : 0u, .handle = kHandle,
+                .priority = kPriority);
+    if (int err = bpf_tc_attach(&hook, &o); err) return fail(Error::sys(-err, "attaching a tc program"));
+    return {};
+}
+
+void detach_all(int ifindex) {
+    // The clsact qdisc goes with both hooks and every filter on them.
+    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = kBothHooks);
+    (void)bpf_tc_hook_destroy(&hook);
+}
+
+const char* ingress_prog(Boundary kind) { return kind == Boundary::routed ? "bc_net_guard" : "bc_net_from_ct"; }
+std::string pin_of(const char* prog) { return fmt::format("prog_{}", prog + 3); }  // bc_net_x -> prog_net_x
+}  // namespace
+
+Result<> attach_boundary(const std::string& pin_dir, int ifindex, Ctid id, Boundary kind) {
+    auto traffic = BC_TRY(pinned(pin_dir, "bc_traffic"));
+    auto in = BC_TRY(pinned(pin_dir, pin_of(ingress_prog(kind)).c_str()));
+    auto out = BC_TRY(pinned(pin_dir, pin_of("bc_net_to_ct").c_str()));
+    const int ncpu = BC_TRY(possible_cpus());
+    std::vector<bc_traffic> zero(static_cast<size_t>(ncpu));
+    for (auto& v : zero) v.ctid = id;
+    __u64 key = static_cast<__u64>(ifindex);
+    // The entry first (a fresh device's index may be a deleted one's: start from zero), then
+    // the programs: the first packet finds it.
+    if (::bpf_map_update_elem(traffic.get(), &key, zero.data(), BPF_ANY) < 0)
+        return fail_sys(fmt::format("counting the traffic of interface {}", ifindex));
+    Result<> r = make_hooks(ifindex);
+    if (r) r = attach_tc(ifindex, BPF_TC_INGRESS, in.get(), false);
+    if (r) r = attach_tc(ifindex, BPF_TC_EGRESS, out.get(), false);
+    if (!r) {
+        detach_all(ifindex);
+        ::bpf_map_delete_elem(traffic.get(), &key);
+        return std::unexpected(r.error().wrap(fmt::format("the boundary programs of interface {}", ifindex)));
+    }
+    return {};
+}
+
+Result<> retire_boundary(const std::string& pin_dir, int ifindex) {
+    auto traffic = BC_TRY(pinned(pin_dir, "bc_traffic"));
+    const int ncpu = BC_TRY(possible_cpus());
+    std::vector<bc_traffic> dev(static_cast<size_t>(ncpu)), past(static_cast<size_t>(ncpu));
+    __u64 key = static_cast<__u64>(ifindex);
+    if (::bpf_map_lookup_elem(traffic.get(), &key, dev.data()) < 0) {
+        if (errno == ENOENT) return {};
+        return fail_sys(fmt::format("reading the traffic of interface {}", ifindex));
+    }
+    __u64 past_key = BC_TRAFFIC_PAST | dev[0].ctid;
+    if (::bpf_map_lookup_elem(traffic.get(), &past_key, past.data()) == 0) {
+        // Per CPU as they were counted; nothing counts into either entry any more (the
+        // device is gone, and only userspace writes the past entry, under the container's
+        // lock).
+        for (int i = 0; i < ncpu; ++i) {
+            past[i].bytes_in += dev[i].bytes_in;
+            past[i].packets_in += dev[i].packets_in;
+            past[i].bytes_out += dev[i].bytes_out;
+            past[i].packets_out += dev[i].packets_out;
+        }
+        if (::bpf_map_update_elem(traffic.get(), &past_key, past.data(), BPF_EXIST) < 0 && errno != ENOENT)
+            return fail_sys(fmt::format("keeping the traffic of interface {}", ifindex));
+    } else if (errno != ENOENT) {
+        return fail_sys(fmt::format("reading the past traffic of container {}", dev[0].ctid));
+    }
+    if (::bpf_map_delete_elem(traffic.get(), &key) < 0 && errno != ENOENT)
+        return fail_sys(fmt::format("removing the traffic entry of interface {}", ifindex));
+    return {};
+}
+
+Result<> retarget_boundaries(const std::string& pin_dir, bpf_object* net) {
+    auto traffic = BC_TRY(pinned(pin_dir, "bc_traffic"));
+    std::vector<int> devices;
+    __u64 k = 0, next = 0;
+    for (bool first = true; ::bpf_map_get_next_key(traffic.get(), first ? nullptr : &k, &next) == 0; first = false) {
+        k = next;
+        if (k < BC_TRAFFIC_PAST) devices.push_back(static_cast<int>(k));
+    }
+    for (int ifindex : devices) {
+        for (auto where : {BPF_TC_INGRESS, BPF_TC_EGRESS}) {
+            LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);
+            LIBBPF_OPTS(bpf_tc_opts, q, .handle = kHandle, .priority = kPriority);
+            if (bpf_tc_query(&hook, &q) < 0) continue;  // the device is gone, or holds no filter of ours
+            Fd old(::bpf_prog_get_fd_by_id(q.prog_id));
+            bpf_prog_info info{};
+            __u32 len = sizeof info;
+            if (!old || ::bpf_obj_get_info_by_fd(old.get(), &info, &len) < 0) continue;
+            bpf_program* prog = bpf_object__find_program_by_name(net, info.name);
+            if (!prog) {
+                log::warn("interface {} runs program {}, which this build does not have", ifindex, info.name);
+                continue;
+            }
+            if (bpf_program__fd(prog) < 0) continue;
+            if (auto r = attach_tc(ifindex, where, bpf_program__fd(prog), true); !r)
+                return std::unexpected(r.error().wrap(fmt::format("replacing the programs of interface {}", ifindex)));
+        }
+    }
+    return {};
+}
+
+}  // namespace bc::bpf

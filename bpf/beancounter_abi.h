@@ -14,7 +14,7 @@
 /* Version of the pinned map layout under /sys/fs/bpf/beancounter/. Bump on any change to the
  * structs or map sizes below; readers refuse pins of another version instead of misreading
  * them. */
-#define BC_ABI_VERSION 8
+#define BC_ABI_VERSION 9
 
 enum bc_unit {
 	BC_UNIT_NONE = 0,
@@ -62,6 +62,10 @@ struct bc_meta {
 	__u32 abi_version;
 	__u32 ct_level; /* cgroup2 level of the containers' cgroups the programs were built for */
 	__u64 build_id;
+	/* Slots of bc_counters ever claimed (claims take the lowest free slot, under the
+	 * loaders' lock): readers need not look beyond. */
+	__u32 slots_used;
+	__u32 pad;
 };
 
 /* Value of per-container maps: every resource of one container. */
@@ -107,11 +111,13 @@ struct bc_ct_counters {
 #define BC_CT_SHMEM 128u  /* shmpages was collected from the memory cgroup's statistics */
 #define BC_CT_PTY 256u    /* numpty was collected from the container's devpts instance */
 
-/* Value of the per-CPU map "bc_traffic", keyed by the container's cgroup2 id: what the
- * container's sockets sent and received, summed over CPUs by readers. Bytes are the IP
- * layer's (header and payload; a GSO packet's headers once), packets are wire packets (GSO
- * segments). Traffic over the container's own loopback is counted apart, once (on the way
- * out), and is not in the in/out figures. */
+/* Value of the per-CPU map "bc_traffic": what crossed one of a container's boundary
+ * devices (bpf/net.bpf.c), summed over CPUs by readers. The key is the host side's
+ * interface index while the device lives; a device's counts are added to the entry
+ * BC_TRAFFIC_PAST | ctid (the container's past devices of this run) when it is deleted. A
+ * container's traffic is the sum of every entry with its ctid. Bytes are the Ethernet
+ * frames' payload (the IP packet: header and payload; a GSO packet's headers once),
+ * packets are wire packets (GSO segments). The container's own loopback is not counted. */
 struct bc_traffic {
 	__u32 ctid;
 	__u32 pad;
@@ -119,9 +125,10 @@ struct bc_traffic {
 	__u64 packets_in;
 	__u64 bytes_out;
 	__u64 packets_out;
-	__u64 bytes_lo;
-	__u64 packets_lo;
 };
+#define BC_TRAFFIC_PAST (1ull << 32)
+/* Entries: each container's past devices, and its live ones (one routed link, a few bridged). */
+#define BC_MAX_TRAFFIC (4 * BC_MAX_CTS)
 
 /* Key of the pinned hash "bc_dev_allow": one rule of a container's device allowlist. The
  * value is a __u32 of BPF_DEVCG_ACC_* bits (mknod 1, read 2, write 4). BC_DEV_ANY as major
@@ -152,15 +159,15 @@ static_assert(sizeof(struct bc_net_addr_key) == 24, "bc_net_addr_key ABI");
 static_assert(sizeof(struct bc_dev_key) == 24, "bc_dev_key ABI");
 static_assert(sizeof(struct bc_counter) == 40, "bc_counter ABI");
 static_assert(sizeof(struct bc_ct_counters) == 56 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
-static_assert(sizeof(struct bc_meta) == 16, "bc_meta ABI");
-static_assert(sizeof(struct bc_traffic) == 56, "bc_traffic ABI");
+static_assert(sizeof(struct bc_meta) == 24, "bc_meta ABI");
+static_assert(sizeof(struct bc_traffic) == 40, "bc_traffic ABI");
 #else
 _Static_assert(sizeof(struct bc_net_addr_key) == 24, "bc_net_addr_key ABI");
 _Static_assert(sizeof(struct bc_dev_key) == 24, "bc_dev_key ABI");
 _Static_assert(sizeof(struct bc_counter) == 40, "bc_counter ABI");
 _Static_assert(sizeof(struct bc_ct_counters) == 56 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
-_Static_assert(sizeof(struct bc_meta) == 16, "bc_meta ABI");
-_Static_assert(sizeof(struct bc_traffic) == 56, "bc_traffic ABI");
+_Static_assert(sizeof(struct bc_meta) == 24, "bc_meta ABI");
+_Static_assert(sizeof(struct bc_traffic) == 40, "bc_traffic ABI");
 #endif
 
 #endif /* BEANCOUNTER_ABI_H */

@@ -7,7 +7,7 @@
  * holds every container's cgroup in the memory controller's hierarchy: cgroup2 on pure
  * cgroup2 hosts, the v1 memory hierarchy on hybrid ones. One read() of an iterator made from
  * that link walks the containers' nodes and copies their controllers' counters into
- * bc_counters; a reader then fetches everything with one batch lookup. Nothing is opened or
+ * bc_counters; a reader then reads them all from its own mapping of that array. Nothing is opened or
  * parsed in cgroupfs. Where pids is another hierarchy (hybrid), it is reached through the
  * tasks of the container's node.
  *
@@ -661,7 +661,7 @@ static __always_inline bool collect_ns_of_sub(struct cgroup *cg)
 	__u32 ct;
 
 	ct = css ? ctid_of(BPF_CORE_READ(css, cgroup)) : 0;
-	c = ct ? bpf_map_lookup_elem(&bc_counters, &ct) : 0;
+	c = ct ? bc_counters_of(ct) : 0;
 	return c && collect_ns(ct_task_of(cset_of_tasks(cg), c->netns_ino), c);
 }
 
@@ -957,7 +957,7 @@ static __always_inline struct bc_ct_counters *collect_node(struct bpf_iter_meta 
 		return 0;
 	}
 	ct = ctid_of(cg);
-	c = ct ? bpf_map_lookup_elem(&bc_counters, &ct) : 0;
+	c = ct ? bc_counters_of(ct) : 0;
 	if (!c)
 		return 0;
 	*ctp = ct;
@@ -1113,7 +1113,7 @@ int bc_ubc(struct bpf_iter__task *ctx)
 	if (reader && *reader != ct)
 		return 0;
 	node = ct_node_of(t);
-	c = node && ctid_of(node) == ct ? bpf_map_lookup_elem(&bc_counters, &ct) : 0;
+	c = node && ctid_of(node) == ct ? bc_counters_of(ct) : 0;
 	if (!c)
 		return 0;
 	collect_controllers(node, cset_of_tasks(node), c);
@@ -1167,7 +1167,7 @@ static long publish_sums(struct bpf_map *map, struct sums_key *k, struct task_su
 
 	if (k->gen != *gen)
 		return 0;
-	c = bpf_map_lookup_elem(&bc_counters, &k->ct);
+	c = bc_counters_of(k->ct);
 	if (c)
 		set_task_sums(s, c);
 	bpf_map_delete_elem(map, k);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Brings the cgroups' CPU time up to date before a collection reads it.
+/* Brings the cgroups' CPU time and memory statistics up to date before a collection reads
+ * them.
  *
  * The kernel keeps a cgroup's CPU time (what cpu.stat shows as usage) per CPU and folds it
  * into the cgroup, and up into its parents, only when something flushes the statistics
@@ -9,8 +10,20 @@
  * figure. Flushing the prefix node flushes every container below it that ran since the last
  * flush, so an idle host costs next to nothing.
  *
- * The kfunc is cgroup_rstat_flush() up to Linux 6.15 and css_rstat_flush() from 6.16 on;
- * this source builds both objects (BC_FLUSH_CSS) and the loader picks the one the kernel
+ * The memory controller keeps its statistics (memory.stat, which bc_collect reads for
+ * shmpages and, on cgroup2, kmemsize) the same way; the kernel itself flushes them about
+ * every 2 s.
+ *
+ * The kfunc is cgroup_rstat_flush() up to Linux 6.15, which flushes every controller of the
+ * cgroup at once: bc_flush then also flushes the memory statistics on cgroup2, and
+ * bc_flush_mem, attached the same way to the v1 memory hierarchy's node that holds every
+ * container, flushes them on hybrid hosts (on cgroup2 it repeats bc_flush at almost no
+ * cost: nothing is left to fold). From 6.16 on it is css_rstat_flush(), which flushes one
+ * controller's state and must be given a trusted pointer to it; a program can reach the
+ * memory controller's state of a cgroup only through an RCU pointer (cgroup->subsys[]),
+ * which a sleepable kfunc may not take. There the reader folds the memory statistics by
+ * reading the prefix node's memory.stat once per collection (userspace/bpf/accounting.cpp).
+ * This source builds both objects (BC_FLUSH_CSS) and the loader picks the one the kernel
  * has. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -39,3 +52,15 @@ int bc_flush(struct bpf_iter__cgroup *ctx)
 #endif
 	return 0;
 }
+
+#ifndef BC_FLUSH_CSS
+SEC("iter.s/cgroup")
+int bc_flush_mem(struct bpf_iter__cgroup *ctx)
+{
+	struct cgroup *cg = ctx->cgroup;
+
+	if (cg && cg->level >= 0)
+		cgroup_rstat_flush(cg);
+	return 0;
+}
+#endif

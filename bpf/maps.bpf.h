@@ -22,15 +22,52 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bc_cgroups SEC(".maps");
 
-/* CTID -> every beancounter of the container. Reset at start, removed at destroy. */
+/* CTID -> the container's slot in bc_counters. Userspace adds it when it first registers
+ * the container and removes it at destroy. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, BC_MAX_CTS);
 	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bc_slots SEC(".maps");
+
+/* Slot -> every beancounter of the container that holds the slot (ctid 0: a free slot).
+ * Reset at start, cleared at destroy. An array readers map into their own memory
+ * (BPF_F_MMAPABLE), so that reading every container's counters is neither a system call
+ * nor a copy in the kernel: userspace/bpf/accounting.cpp. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, BC_MAX_CTS);
+	__type(key, __u32);
 	__type(value, struct bc_ct_counters);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bc_counters SEC(".maps");
+
+/* Slot -> the CTID that claimed it (userspace only: an insert that fails when the key
+ * exists is the claim, so two starts never take one slot). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, BC_MAX_CTS);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bc_slot_owner SEC(".maps");
+
+/* A container's counters, or 0 when it is not registered. */
+static __always_inline struct bc_ct_counters *bc_counters_of(__u32 ct)
+{
+	__u32 *slot = bpf_map_lookup_elem(&bc_slots, &ct);
+	struct bc_ct_counters *c;
+
+	if (!slot)
+		return 0;
+	c = bpf_map_lookup_elem(&bc_counters, slot);
+	return c && c->ctid == ct ? c : 0;
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

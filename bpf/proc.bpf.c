@@ -89,7 +89,7 @@ int BPF_PROG(bc_proc_fork, struct task_struct *parent, struct task_struct *child
 
 	if (!ct)
 		return 0;
-	c = bpf_map_lookup_elem(&bc_counters, &ct);
+	c = bc_counters_of(ct);
 	if (!c || !record_charge(child, ct))
 		return 0;
 	bc_charge(&c->res[BC_RES_numproc], 1);
@@ -108,7 +108,7 @@ int BPF_PROG(bc_proc_exit, struct task_struct *p)
 
 	if (!ct)
 		return 0;
-	c = bpf_map_lookup_elem(&bc_counters, &ct);
+	c = bc_counters_of(ct);
 	if (c)
 		bc_charge(&c->res[BC_RES_numproc], -1);
 	return 0;

@@ -113,7 +113,7 @@ static __always_inline void take_mark(__u64 *mark, __u32 why)
 {
 	__u64 owner = *mark;
 	__u32 ct = bc_owner_ct(owner);
-	struct bc_ct_counters *c = owner ? bpf_map_lookup_elem(&bc_counters, &ct) : 0;
+	struct bc_ct_counters *c = owner ? bc_counters_of(ct) : 0;
 
 	if (c)
 		sock_begin(c);
@@ -142,7 +142,7 @@ int bc_sock_create(struct bpf_sock *sk)
 
 	if (!ct)
 		return 1;
-	c = bpf_map_lookup_elem(&bc_counters, ct);
+	c = bc_counters_of(*ct);
 	if (!c)
 		return 1;
 	tcp = sk->type == SOCK_STREAM && sk->protocol == IPPROTO_TCP;
@@ -198,7 +198,7 @@ int BPF_PROG(bc_sock_state, struct sock *sk, int oldstate, int newstate)
 		ct = bc_ct_of_cgroup(BPF_CORE_READ(sk, sk_cgrp_data.cgroup));
 		if (!ct)
 			return 0;
-		c = bpf_map_lookup_elem(&bc_counters, &ct);
+		c = bc_counters_of(ct);
 		if (!c)
 			return 0;
 		mark = bpf_sk_storage_get(&bc_sock_mark, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
@@ -261,7 +261,7 @@ static long walk_settle(struct bpf_map *map, struct bc_walk_key *k, struct bc_wa
 
 	if (k->tid != (__u32)bpf_get_current_pid_tgid())
 		return 0; /* another collection's */
-	c = bpf_map_lookup_elem(&bc_counters, &k->ct);
+	c = bc_counters_of(k->ct);
 	if (c && w->generation == c->generation && w->begun == w->ended &&
 	    __sync_fetch_and_add(&c->sock_begun, 0) == w->begun) {
 		settle_one(&c->res[BC_RES_numtcpsock], w->live[1]);

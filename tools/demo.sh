@@ -38,8 +38,6 @@ step "a workload inside: 4 background sleepers and 32 MiB written to /tmp (a tmp
   echo "inside: hostname $(hostname)"
   ps -o pid,comm'
 
-# The kernel folds memory statistics (shmpages) every 2 s: let one fold pass.
-sleep 2.5
 step "beanctl status $CT -b (its beancounters, as OpenVZ's /proc/user_beancounters)"
 "$B" status $CT -b
 step "the same table from inside the container: cat /dev/user_beancounters (its own rows only)"

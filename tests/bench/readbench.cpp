@@ -1,8 +1,9 @@
 // readbench [N] [ROUNDS] [tasks]: the cost of reading every beancounter of N registered
 // containers (default 1000), side by side in one run:
 //   bpf       what `beanctl ubc` does: one read of the collecting iterator per hierarchy
-//             (the memory and pids controllers' counters, copied in the kernel), then one
-//             batch lookup of bc_counters and one of bc_traffic;
+//             (the memory and pids controllers' counters, copied in the kernel), then
+//             bc_counters read through this process's mapping of it, and one batch
+//             lookup of bc_traffic;
 //   cgroupfs  the same controller values read from the cgroupfs files of each container
 //             (memory usage, peak, limit, failcnt, kmem's four, pids' four), as a reader
 //             without BPF would.
@@ -106,7 +107,8 @@ int main(int argc, char** argv) {
     for (auto& cg : cts)
         if (auto r = cg.create(); !r) die(r.error().msg);
     const auto& cg0 = cts.front();
-    auto acct = bc::bpf::Accounting::load(pins, run.path(), bc::bpf::load_options(cg0));
+    const auto options = bc::bpf::load_options(cg0);
+    auto acct = bc::bpf::Accounting::load(pins, run.path(), options);
     if (!acct) die(acct.error().msg);
     for (unsigned i = 0; i < n; ++i) {
         auto id = cts[i].id();
@@ -134,7 +136,7 @@ int main(int argc, char** argv) {
     const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
 
     auto bpf_read = [&] {
-        if (auto r = acct->collect(); !r) die(r.error().msg);
+        if (auto r = acct->collect(options.mem_cgroup); !r) die(r.error().msg);
         auto all = acct->read_all();
         auto traffic = acct->read_all_traffic();
         if (!all || !traffic) die("batch lookup failed");
@@ -174,7 +176,7 @@ int main(int argc, char** argv) {
         f.push_back(tf);
         ratio.push_back(tf / tb);
         // The bpf read's parts, for the record.
-        parts[0].push_back(time_us([&] { (void)acct->collect(); }));
+        parts[0].push_back(time_us([&] { (void)acct->collect(options.mem_cgroup); }));
         parts[1].push_back(time_us([&] { (void)acct->read_all(); }));
         parts[2].push_back(time_us([&] { (void)acct->read_all_traffic(); }));
     }
@@ -182,13 +184,13 @@ int main(int argc, char** argv) {
                 with_tasks ? " (a process in its own namespaces each)" : " (empty)", rounds,
                 layout->mode == bc::cgroup::Mode::unified ? "cgroup2" : "hybrid",
                 bctest::slurp("/proc/loadavg").c_str());
-    std::printf("  bpf (collect + batch lookups)  median %9.1f us  [%.1f .. %.1f]\n", median(b),
+    std::printf("  bpf (collect + counters + traffic) median %9.1f us  [%.1f .. %.1f]\n", median(b),
                 *std::min_element(b.begin(), b.end()), *std::max_element(b.begin(), b.end()));
-    std::printf("    of which: collect %.1f us, counters batch %.1f us, traffic batch %.1f us (medians, timed apart)\n",
+    std::printf("    of which: collect %.1f us, counters (mapped) %.1f us, traffic batch %.1f us (medians, timed apart)\n",
                 median(parts[0]), median(parts[1]), median(parts[2]));
-    std::printf("  cgroupfs files                 median %9.1f us  [%.1f .. %.1f]\n", median(f),
+    std::printf("  cgroupfs files                      median %9.1f us  [%.1f .. %.1f]\n", median(f),
                 *std::min_element(f.begin(), f.end()), *std::max_element(f.begin(), f.end()));
-    std::printf("  cgroupfs / bpf, per round      median %9.1fx\n", median(ratio));
+    std::printf("  cgroupfs / bpf, per round           median %9.1fx\n", median(ratio));
     // Here, while the containers' objects live (exit() and the signals clean up through the
     // same function before any of them is destroyed).
     cleanup();

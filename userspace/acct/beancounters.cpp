@@ -60,7 +60,7 @@ CtBeancounters from_config(Ctid id, const CtConfig* ct) {
     return b;
 }
 
-Result<std::vector<CtBeancounters>> read_all(const Settings& s, const cgroup::Layout&, const std::vector<CtRef>& cts) {
+Result<std::vector<CtBeancounters>> read_all(const Settings& s, const cgroup::Layout& l, const std::vector<CtRef>& cts) {
     std::vector<CtBeancounters> out;
     std::map<Ctid, bc_ct_counters> counted;
     std::map<Ctid, bpf::Traffic> traffic;
@@ -68,7 +68,8 @@ Result<std::vector<CtBeancounters>> read_all(const Settings& s, const cgroup::La
     for (const auto& c : cts) any_running = any_running || c.running;
     if (any_running)
         if (auto acct = BC_TRY(bpf::Accounting::open(s.bpf_dir))) {
-            BC_TRYV(acct->collect());
+            const std::string mem = cgroup::CtGroup(l, s.cgroup_parent, s.cgroup_prefix, 1).node_of("memory");
+            BC_TRYV(acct->collect(mem.substr(0, mem.rfind('/'))));
             for (auto& [id, c] : BC_TRY(acct->read_all())) counted.emplace(id, c);
             for (auto& [id, t] : BC_TRY(acct->read_all_traffic())) traffic.emplace(id, t);
         }

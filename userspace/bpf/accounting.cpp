@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -16,10 +17,12 @@
 #include <cstdarg>
 #include <cstring>
 #include <fmt/format.h>
+#include <map>
 #include <memory>
 
 #include "core/fs.h"
 #include "core/log.h"
+#include "bpf/boundary.h"
 #include "bpf/kernel_layout.h"
 #include "collect.skel.h"
 #include "collect_tasks.skel.h"
@@ -73,7 +76,7 @@ void configure(proc_bpf* s, const LoadOptions& o, int& err) {
     err = bpf_map__set_max_entries(s->maps.bc_task_ct, o.max_tasks);
 }
 void configure(sock_bpf* s, const LoadOptions& o, int&) { s->rodata->ct_level = o.ct_level; }
-void configure(net_bpf* s, const LoadOptions& o, int&) { s->rodata->ct_level = o.ct_level; }
+void configure(net_bpf*, const LoadOptions&, int&) {}
 void configure(dev_bpf* s, const LoadOptions& o, int&) { s->rodata->ct_level = o.ct_level; }
 template <class Collect>
 void configure_collect(Collect* s, const LoadOptions& o) {
@@ -138,12 +141,19 @@ const Domain kDomains[] = {
 // tracing: a tracepoint; cgroup: at the cgroup2 prefix node; collect: a cgroup iterator over
 // the memory hierarchy's prefix node (post-order); flush: a cgroup iterator over the cgroup2
 // prefix node alone; marks: an iterator over the socket marks; ubc: a task iterator (the
-// user_beancounters file); tasks: a task iterator read by each collection.
-enum class Attach { tracing, cgroup, collect, ubc, flush, marks, tasks };
+// user_beancounters file); tasks: a task iterator read by each collection; prog: not attached
+// here, the program itself pinned (the tc programs, attached to each container's links by
+// bpf/boundary.cpp).
+// flush_mem: a cgroup iterator over the memory hierarchy's prefix node alone.
+enum class Attach { tracing, cgroup, collect, ubc, flush, flush_mem, marks, tasks, prog };
 // Attached to a prefix node (made anew when the node is).
-bool at_prefix(Attach k) { return k == Attach::cgroup || k == Attach::collect || k == Attach::flush; }
+bool at_prefix(Attach k) {
+    return k == Attach::cgroup || k == Attach::collect || k == Attach::flush || k == Attach::flush_mem;
+}
 // What a cgroup iterator of this kind walks from its prefix node.
-__u32 iter_order(Attach k) { return k == Attach::flush ? BPF_CGROUP_ITER_SELF_ONLY : BPF_CGROUP_ITER_DESCENDANTS_POST; }
+__u32 iter_order(Attach k) {
+    return k == Attach::flush || k == Attach::flush_mem ? BPF_CGROUP_ITER_SELF_ONLY : BPF_CGROUP_ITER_DESCENDANTS_POST;
+}
 struct LinkSpec {
     const char* pin;
     const char* domain;
@@ -159,10 +169,12 @@ constexpr LinkSpec kLinks[] = {
     {"link_sock_state", "sock", "bc_sock_state", Attach::tracing},
     {"link_sock_destroy", "sock", "bc_sock_destroy", Attach::tracing},
     {"link_sock_settle", "sock", "bc_sock_settle", Attach::marks},
-    {"link_skb_ingress", "net", "bc_skb_ingress", Attach::cgroup},
-    {"link_skb_egress", "net", "bc_skb_egress", Attach::cgroup},
+    {"prog_net_guard", "net", "bc_net_guard", Attach::prog},
+    {"prog_net_from_ct", "net", "bc_net_from_ct", Attach::prog},
+    {"prog_net_to_ct", "net", "bc_net_to_ct", Attach::prog},
     {"link_dev", "dev", "bc_dev_check", Attach::cgroup},
     {"link_flush", "flush", "bc_flush", Attach::flush},
+    {"link_flush_mem", "flush", "bc_flush_mem", Attach::flush_mem, without_css_rstat_flush},
     {"link_collect", "collect", "bc_collect", Attach::collect},
     {"user_beancounters", "collect", "bc_ubc", Attach::ubc},
     {"link_task_sums", "collect", "bc_task_sums_walk", Attach::tasks, without_task_iterators},
@@ -251,7 +263,7 @@ Links links_state(const std::string& pin_dir, const Targets& t) {
     return state;
 }
 
-// Pins a new link (by fd) under a temporary name, then renames it over the old pin (which
+// Pins a new link or program (by fd) under a temporary name, then renames it over the old pin (which
 // drops the old link, if any): the pin never goes missing.
 Result<> pin_fd_over(int link_fd, const std::string& path) {
     std::string fresh = path + "_new";  // bpffs refuses '.' in names
@@ -269,7 +281,7 @@ Result<> pin_fd_over(int link_fd, const std::string& path) {
 // to the new nodes as they are (no load, no verification), and the pins moved over.
 Result<> reattach_moved(const std::string& pin_dir, const Targets& t) {
     for (const auto& l : kLinks) {
-        if (!at_prefix(l.kind)) continue;
+        if (!l.wanted() || !at_prefix(l.kind)) continue;
         std::string path = pin_dir + "/" + l.pin;
         Fd old(::bpf_obj_get(path.c_str()));
         if (!old) return fail_sys(fmt::format("opening {}", path));
@@ -313,6 +325,7 @@ Result<> attach(const LinkSpec& l, bpf_object* obj, bpf_program* prog, const std
     // keep the overlap from counting anything twice. A cgroup link whose cgroup is gone is
     // replaced the same way, and so are the collecting iterators (an iterator link runs its
     // program only when read, so there is no overlap to mind).
+    if (l.kind == Attach::prog) return pin_fd_over(bpf_program__fd(prog), path);
     bpf_link* link = nullptr;
     if (l.kind == Attach::cgroup) {
         link = bpf_program__attach_cgroup(prog, t.cg.get());
@@ -389,6 +402,24 @@ Result<std::optional<Accounting>> Accounting::open(const std::string& pin_dir) {
     Accounting a;
     a.cgroups_ = BC_TRY(obj_get(pin_dir + "/bc_cgroups"));
     a.counters_ = BC_TRY(obj_get(pin_dir + "/bc_counters"));
+    a.slots_ = BC_TRY(obj_get(pin_dir + "/bc_slots"));
+    a.meta_ = BC_TRY(obj_get(pin_dir + "/bc_meta"));
+    a.slot_owner_ = BC_TRY(obj_get(pin_dir + "/bc_slot_owner"));
+    bpf_map_info info{};
+    __u32 len = sizeof info;
+    if (::bpf_obj_get_info_by_fd(a.counters_.get(), &info, &len) < 0) return fail_sys("reading bc_counters' layout");
+    if (info.type != BPF_MAP_TYPE_ARRAY || !(info.map_flags & BPF_F_MMAPABLE) || info.value_size != sizeof(bc_ct_counters))
+        return fail(fmt::format("{}/bc_counters is not the array of this build; stop every container and run 'beanctl unload'",
+                                pin_dir));
+    // The kernel lays the values out back to back (each rounded up to 8 bytes: 1016 is),
+    // from the start of the mapping.
+    const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+    const size_t bytes = (static_cast<size_t>(info.max_entries) * sizeof(bc_ct_counters) + page - 1) / page * page;
+    void* p = ::mmap(nullptr, bytes, PROT_READ, MAP_SHARED, a.counters_.get(), 0);
+    if (p == MAP_FAILED) return fail_sys("mapping bc_counters");
+    a.records_ = std::shared_ptr<const bc_ct_counters>(static_cast<const bc_ct_counters*>(p),
+                                                        [bytes](const bc_ct_counters* q) { ::munmap(const_cast<bc_ct_counters*>(q), bytes); });
+    a.slot_count_ = info.max_entries;
     a.traffic_ = BC_TRY(obj_get(pin_dir + "/bc_traffic"));
     // Missing in pins of an older build (until the next load), or while a loader is
     // between its pins.
@@ -399,6 +430,7 @@ Result<std::optional<Accounting>> Accounting::open(const std::string& pin_dir) {
     a.devices_ = BC_TRY(pinned("bc_dev_allow"));
     a.collector_ = BC_TRY(pinned("link_collect"));
     a.flusher_ = BC_TRY(pinned("link_flush"));
+    a.mem_flusher_ = BC_TRY(pinned("link_flush_mem"));
     a.settler_ = BC_TRY(pinned("link_sock_settle"));
     a.task_summer_ = BC_TRY(pinned("link_task_sums"));
     return a;
@@ -422,6 +454,7 @@ Result<Accounting> Accounting::load(const std::string& pin_dir, const std::strin
         if (state == Links::moved) BC_TRYV(reattach_moved(pin_dir, t));
         if (state != Links::missing) {
             auto a = BC_TRY(open(pin_dir));
+            a->lock_dir_ = lock_dir;
             return std::move(*a);
         }
     }
@@ -458,12 +491,15 @@ Result<Accounting> Accounting::load(const std::string& pin_dir, const std::strin
         if (!prog) return fail(fmt::format("BPF program {} missing from the {} object", l.prog, l.domain));
         BC_TRYV(attach(l, obj, prog, pin_dir, t));
     }
-    bc_meta m{BC_ABI_VERSION, o.ct_level, id};
+    // The running containers' links take the new build's programs too.
+    BC_TRYV(retarget_boundaries(pin_dir, objs.find("net")));
+    bc_meta m{BC_ABI_VERSION, o.ct_level, id, meta && meta->abi_version == BC_ABI_VERSION ? meta->slots_used : 0, 0};
     __u32 key = 0;
     bpf_map* meta_map = bpf_object__find_map_by_name(objs.find("proc"), "bc_meta");
     if (!meta_map || ::bpf_map_update_elem(bpf_map__fd(meta_map), &key, &m, BPF_ANY) < 0) return fail_sys("writing bc_meta");
     // Everything is pinned now: the same as opening an instance loaded earlier.
     auto a = BC_TRY(open(pin_dir));
+    a->lock_dir_ = lock_dir;
     return std::move(*a);
 }
 
@@ -494,14 +530,45 @@ Result<> Accounting::register_ct(std::uint64_t cgroup_id, Ctid id, const std::ar
         c.res[i].barrier = limits ? (*limits)[i].barrier : BC_UNLIMITED;
         c.res[i].limit = limits ? (*limits)[i].limit : BC_UNLIMITED;
     }
-    // Counters first: the first event in the cgroup must find them.
-    if (::bpf_map_update_elem(counters_.get(), &id, &c, BPF_ANY) < 0)
+    // The container's slot: the one it has, or the lowest free one, claimed by an insert
+    // that fails when another start claimed it first.
+    __u32 slot = 0;
+    if (::bpf_map_lookup_elem(slots_.get(), &id, &slot) < 0) {
+        if (errno != ENOENT) return fail_sys(fmt::format("looking up the slot of container {}", id));
+        // Under the loaders' lock, so that slots_used only grows.
+        Fd lock;
+        if (!lock_dir_.empty()) lock = BC_TRY(lock_loader(lock_dir_));
+        bool claimed = false;
+        for (__u32 i = 0; i < slot_count_ && !claimed; ++i) {
+            if (records_.get()[i].ctid != 0) continue;
+            claimed = ::bpf_map_update_elem(slot_owner_.get(), &i, &id, BPF_NOEXIST) == 0;
+            if (!claimed && errno != EEXIST) return fail_sys("claiming a slot for the counters");
+            if (claimed) slot = i;
+        }
+        if (!claimed)
+            return fail(Error{ENOSPC, fmt::format("no room for the counters of container {}: {} containers at most",
+                                                  id, slot_count_)});
+        __u32 key = 0;
+        bc_meta m{};
+        if (::bpf_map_lookup_elem(meta_.get(), &key, &m) < 0) return fail_sys("reading bc_meta");
+        if (m.slots_used <= slot) {
+            m.slots_used = slot + 1;
+            if (::bpf_map_update_elem(meta_.get(), &key, &m, BPF_EXIST) < 0) return fail_sys("writing bc_meta");
+        }
+    }
+    // Counters first, then the slot: the first event in the cgroup must find them.
+    if (::bpf_map_update_elem(counters_.get(), &slot, &c, BPF_ANY) < 0)
         return fail_sys(fmt::format("registering container {}", id));
+    if (::bpf_map_update_elem(slots_.get(), &id, &slot, BPF_ANY) < 0)
+        return fail_sys(fmt::format("registering the slot of container {}", id));
     int ncpu = libbpf_num_possible_cpus();
     if (ncpu <= 0) return fail(Error::sys(-ncpu, "counting the possible CPUs"));
     std::vector<bc_traffic> t(static_cast<size_t>(ncpu));
     for (auto& v : t) v.ctid = id;
-    if (::bpf_map_update_elem(traffic_.get(), &cgroup_id, t.data(), BPF_ANY) < 0)
+    // The total of the container's devices deleted during this run (bpf/boundary.cpp); its
+    // live devices get entries of their own when they are made.
+    __u64 past = BC_TRAFFIC_PAST | id;
+    if (::bpf_map_update_elem(traffic_.get(), &past, t.data(), BPF_ANY) < 0)
         return fail_sys(fmt::format("registering the traffic counters of container {}", id));
     __u32 ct = id;
     if (::bpf_map_update_elem(cgroups_.get(), &cgroup_id, &ct, BPF_ANY) < 0)
@@ -555,17 +622,30 @@ Result<> Accounting::drop_devices(std::uint64_t cgroup_id, const std::vector<bc_
 
 Result<> Accounting::unregister_cgroup(std::uint64_t cgroup_id) {
     if (devices_) BC_TRYV(drop_devices(cgroup_id, {}));
+    __u32 ct = 0;
+    const bool known = ::bpf_map_lookup_elem(cgroups_.get(), &cgroup_id, &ct) == 0;
     if (::bpf_map_delete_elem(cgroups_.get(), &cgroup_id) < 0 && errno != ENOENT)
         return fail_sys("unregistering a container's cgroup");
-    if (::bpf_map_delete_elem(traffic_.get(), &cgroup_id) < 0 && errno != ENOENT)
+    __u64 past = BC_TRAFFIC_PAST | ct;
+    if (known && ::bpf_map_delete_elem(traffic_.get(), &past) < 0 && errno != ENOENT)
         return fail_sys("removing a container's traffic counters");
     return {};
 }
 
 Result<> Accounting::forget(Ctid id) {
-    __u32 key = id;
-    if (::bpf_map_delete_elem(counters_.get(), &key) < 0 && errno != ENOENT)
+    __u32 key = id, slot = 0;
+    if (::bpf_map_lookup_elem(slots_.get(), &key, &slot) < 0) {
+        if (errno == ENOENT) return {};
+        return fail_sys(fmt::format("looking up the slot of container {}", id));
+    }
+    // The slot first (programs stop finding the record), then the record, then the claim.
+    if (::bpf_map_delete_elem(slots_.get(), &key) < 0 && errno != ENOENT)
+        return fail_sys(fmt::format("removing the slot of container {}", id));
+    bc_ct_counters zero{};
+    if (::bpf_map_update_elem(counters_.get(), &slot, &zero, BPF_ANY) < 0)
         return fail_sys(fmt::format("removing the counters of container {}", id));
+    if (::bpf_map_delete_elem(slot_owner_.get(), &slot) < 0 && errno != ENOENT)
+        return fail_sys(fmt::format("freeing the slot of container {}", id));
     return {};
 }
 
@@ -591,11 +671,14 @@ Result<> for_each_batch(int map_fd, size_t batch_size, size_t values_per_key, co
 
 Result<std::vector<std::pair<Ctid, bc_ct_counters>>> Accounting::read_all() const {
     std::vector<std::pair<Ctid, bc_ct_counters>> out;
-    BC_TRYV((for_each_batch<__u32, bc_ct_counters>(counters_.get(), 1024, 1, "reading all counters",
-                                                    [&](const __u32* k, const bc_ct_counters* v, __u32 n) {
-                                                        out.reserve(out.size() + n);
-                                                        for (__u32 i = 0; i < n; ++i) out.emplace_back(k[i], v[i]);
-                                                    })));
+    const bc_ct_counters* r = records_.get();
+    __u32 key = 0;
+    bc_meta m{};
+    if (::bpf_map_lookup_elem(meta_.get(), &key, &m) < 0) return fail_sys("reading bc_meta");
+    const __u32 used = std::min(m.slots_used, slot_count_);
+    out.reserve(used);
+    for (__u32 i = 0; i < used; ++i)
+        if (const Ctid id = r[i].ctid) out.emplace_back(id, r[i]);
     return out;
 }
 
@@ -613,8 +696,18 @@ Result<> run_iterator(const Fd& link, const char* what) {
 }
 }  // namespace
 
-Result<> Accounting::collect() const {
+Result<> Accounting::collect(const std::string& memory_prefix) const {
     if (flusher_) BC_TRYV(run_iterator(flusher_, "bringing the cgroups' CPU time up to date"));
+    if (mem_flusher_) {
+        BC_TRYV(run_iterator(mem_flusher_, "bringing the memory cgroups' statistics up to date"));
+    } else if (!memory_prefix.empty() && has_css_rstat_flush()) {
+        // Linux 6.16+: no program can fold the memory statistics (bpf/flush.bpf.c); a read
+        // of the prefix node's memory.stat folds every container's below it, when more
+        // than 64 pages per CPU wait (the kernel's own threshold).
+        Fd stat(::open((memory_prefix + "/memory.stat").c_str(), O_RDONLY | O_CLOEXEC));
+        char buf[4096];
+        if (stat) (void)::read(stat.get(), buf, sizeof buf);
+    }
     if (collector_) BC_TRYV(run_iterator(collector_, "collecting the controllers' counters"));
     if (task_summer_) BC_TRYV(run_iterator(task_summer_, "summing the containers' tasks"));
     if (settler_) BC_TRYV(run_iterator(settler_, "settling the socket counts"));
@@ -630,8 +723,6 @@ Traffic sum(const bc_traffic* per_cpu, int ncpu) {
         t.packets_in += v.packets_in;
         t.bytes_out += v.bytes_out;
         t.packets_out += v.packets_out;
-        t.bytes_lo += v.bytes_lo;
-        t.packets_lo += v.packets_lo;
     }
     return t;
 }
@@ -641,15 +732,21 @@ Result<std::vector<std::pair<Ctid, Traffic>>> Accounting::read_all_traffic() con
     int ncpu = libbpf_num_possible_cpus();
     if (ncpu <= 0) return fail(Error::sys(-ncpu, "counting the possible CPUs"));
     const auto per_key = static_cast<size_t>(ncpu);
-    std::vector<std::pair<Ctid, Traffic>> out;
+    // A container's entries: its past devices' total, and each live device's.
+    std::map<Ctid, Traffic> by_ct;
     BC_TRYV((for_each_batch<__u64, bc_traffic>(traffic_.get(), 256, per_key, "reading all traffic counters",
                                                 [&](const __u64*, const bc_traffic* v, __u32 n) {
                                                     for (__u32 i = 0; i < n; ++i) {
                                                         const bc_traffic* pc = v + i * per_key;
-                                                        out.emplace_back(pc[0].ctid, sum(pc, ncpu));
+                                                        Traffic t = sum(pc, ncpu);
+                                                        Traffic& s = by_ct[pc[0].ctid];
+                                                        s.bytes_in += t.bytes_in;
+                                                        s.packets_in += t.packets_in;
+                                                        s.bytes_out += t.bytes_out;
+                                                        s.packets_out += t.packets_out;
                                                     }
                                                 })));
-    return out;
+    return std::vector<std::pair<Ctid, Traffic>>(by_ct.begin(), by_ct.end());
 }
 
 }  // namespace bc::bpf

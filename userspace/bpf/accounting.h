@@ -13,6 +13,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -53,7 +54,7 @@ LoadOptions load_options(const cgroup::CtGroup& cg, unsigned max_tasks = BC_MAX_
 
 // Traffic of one container, summed over CPUs (see struct bc_traffic).
 struct Traffic {
-    std::uint64_t bytes_in = 0, packets_in = 0, bytes_out = 0, packets_out = 0, bytes_lo = 0, packets_lo = 0;
+    std::uint64_t bytes_in = 0, packets_in = 0, bytes_out = 0, packets_out = 0;
 };
 
 class Accounting {
@@ -69,6 +70,8 @@ public:
 
     // A container's cgroup starts counting for it; its counters start from zero, with these
     // barriers and limits (BC_UNLIMITED where the array holds none).
+    // A container registered the first time takes the lowest free slot of bc_counters,
+    // under the loaders' lock when this instance came from load().
     Result<> register_ct(std::uint64_t cgroup_id, Ctid id, const std::array<bc_counter, BC_RES_COUNT>* limits = nullptr);
     // The container's device allowlist, replacing the one it had (rules with no access are
     // skipped). From the first call on, whatever the list does not allow is refused.
@@ -77,23 +80,31 @@ public:
     // beancounters stay until forget()).
     Result<> unregister_cgroup(std::uint64_t cgroup_id);
     Result<> forget(Ctid id);
-    // Every container's counters in one batch lookup.
+    // Every registered container's counters, read from this process's mapping of the
+    // pinned array (no system call, no copy in the kernel).
     Result<std::vector<std::pair<Ctid, bc_ct_counters>>> read_all() const;
-    // Brings the cgroups' CPU time up to date (bpf/flush.bpf.c), copies every container's
+    // Brings the cgroups' CPU time and memory statistics up to date (bpf/flush.bpf.c), copies every container's
     // memory and pids controller counters and CPU time into its record (one read of the
     // collecting iterator, bpf/collect.bpf.c), then settles the socket counts
     // against the marks of the sockets alive (one read of bc_sock_settle, bpf/sock.bpf.c).
     // read_all() returns what the last collection found.
-    Result<> collect() const;
+    // memory_prefix: the memory hierarchy's node that holds every container (LoadOptions::
+    // mem_cgroup), where the statistics are folded on kernels whose programs cannot.
+    Result<> collect(const std::string& memory_prefix = {}) const;
     // Every running container's traffic, in one batch lookup.
     Result<std::vector<std::pair<Ctid, Traffic>>> read_all_traffic() const;
 
 private:
     Result<> drop_devices(std::uint64_t cgroup_id, const std::vector<bc_dev_key>& keep);
-    Fd cgroups_, counters_, traffic_, devices_;
+    Fd cgroups_, counters_, slots_, slot_owner_, meta_, traffic_, devices_;
+    std::string lock_dir_;  // the loaders' lock, when loaded by this process (load())
+    // bc_counters mapped read-only into this process (BPF_F_MMAPABLE): `slot_count` records.
+    std::shared_ptr<const bc_ct_counters> records_;
+    __u32 slot_count_ = 0;
     Fd collector_;
     Fd settler_;  // link_sock_settle (bpf/sock.bpf.c)
     Fd flusher_;  // link_flush (bpf/flush.bpf.c)
+    Fd mem_flusher_;  // link_flush_mem (bpf/flush.bpf.c)
     Fd task_summer_;  // link_task_sums (bpf/collect.bpf.c), on kernels without the css_task iterator
 };
 

@@ -4,11 +4,11 @@
 # over its loopback, and between the host and the container over its veth (the container's
 # own address, 10.213.0.2, made by the script; the server inside, the client on the host):
 # ON with every beancounter program attached (as beanctl leaves them), OFF with none (the
-# links unpinned, which detaches the cgroup and tracing programs, and the tc filters taken
-# off the host side of the veth: no source guard either). Adjacent pairs whose order flips
+# links unpinned, which detaches the cgroup and tracing programs, and the host side's
+# programs taken off: no source guard either). Adjacent pairs whose order flips
 # every pair; an OFF/OFF control series shows the noise floor. Prints the median per-pair
 # ratios ON/OFF.
-# Needs root, a build and iperf3 + jq + tc (tools/install-deps.sh bench). Everything lives
+# Needs root, a build and iperf3 + jq (tools/install-deps.sh bench). Everything lives
 # under /tmp/bc-netbench, a private cgroup prefix and pin directory, removed on exit.
 set -euo pipefail
 case ${1:-} in -h|--help) sed -n '2,12s/^# \{0,1\}//p' "$0"; exit 0 ;; esac
@@ -19,8 +19,8 @@ SECS=${2:-3}
 BUILD=${BUILD:-$HERE/build}
 B=$BUILD/bin/beanctl
 [[ $(id -u) -eq 0 ]] || { echo "net_overhead: run as root" >&2; exit 1; }
-[[ -x $B ]] || { echo "net_overhead: build first" >&2; exit 1; }
-for p in iperf3 jq nsenter tc; do command -v $p >/dev/null || { echo "net_overhead: $p missing (tools/install-deps.sh bench)" >&2; exit 1; }; done
+[[ -x $B && -x $BUILD/tests/bc_netprogs ]] || { echo "net_overhead: build first" >&2; exit 1; }
+for p in iperf3 jq nsenter; do command -v $p >/dev/null || { echo "net_overhead: $p missing (tools/install-deps.sh bench)" >&2; exit 1; }; done
 W=/tmp/bc-netbench
 export BEANCOUNTER_CONF_DIR=$W/etc BEANCOUNTER_LIB_DIR=$W/lib BEANCOUNTER_RUN_DIR=$W/run \
        BEANCOUNTER_TEMPLATE_DIR=$W/template BEANCOUNTER_CGROUP_PREFIX=bc-netbench-$$ \
@@ -54,26 +54,22 @@ run_in "$CT_CG" iperf3 -s -B $CT_IP -p 25303 >/dev/null 2>&1 &
 SRVS+=($!)
 SRV="${SRVS[*]}"
 sleep 0.5
-# Every program on or off. The tc filters are as beanctl attaches them: handle 1, priority
-# 1 on each side of the host side's clsact.
+# Every program on or off: the links unpinned (which detaches the programs) and attached
+# again by a start; the host side's programs through bc_netprogs, with the code beanctl uses
+# (tcx links where the kernel has them, tc filters before).
 HOST_IF=bc$CT
 PIN=$BEANCOUNTER_BPF_DIR
+NETPROGS=$BUILD/tests/bc_netprogs
 accounting() {
-  local have; have=$(tc filter show dev $HOST_IF ingress | grep -c 'bc_net_guard' || true)
   if [[ $1 == on ]]; then
     if [[ ! -e $PIN/link_proc_fork ]]; then
       "$B" create $SCRATCH >/dev/null && "$B" start $SCRATCH >/dev/null && "$B" stop $SCRATCH >/dev/null && "$B" destroy $SCRATCH >/dev/null
     fi
-    if [[ $have == 0 ]]; then
-      tc filter add dev $HOST_IF ingress protocol all pref 1 handle 1 bpf da pinned "$PIN/prog_net_guard"
-      tc filter add dev $HOST_IF egress protocol all pref 1 handle 1 bpf da pinned "$PIN/prog_net_to_ct"
-    fi
+    "$NETPROGS" on "$PIN" $HOST_IF
   else
-    rm -f "$PIN"/link_* "$PIN"/user_beancounters
-    if [[ $have != 0 ]]; then
-      tc filter del dev $HOST_IF ingress pref 1
-      tc filter del dev $HOST_IF egress pref 1
-    fi
+    rm -f "$PIN"/link_proc_* "$PIN"/link_sock_* "$PIN"/link_dev "$PIN"/link_flush* "$PIN"/link_collect \
+          "$PIN"/link_task_sums "$PIN"/user_beancounters
+    "$NETPROGS" off "$PIN" $HOST_IF
   fi
 }
 # Every run waits SETTLE seconds after the switch (default 2): loading the programs again

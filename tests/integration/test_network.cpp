@@ -462,7 +462,16 @@ TEST_F(TrafficTest, ANewBuildTakesOverTheRunningLinks) {
     std::string a = start(1963, {"10.199.63.1"});
     const int ifindex = static_cast<int>(::if_nametoindex("bc1963"));
     ASSERT_GT(ifindex, 0);
-    auto filter = [&](bpf_tc_attach_point where) {
+    // The program on each hook: a pinned tcx link's (Linux 6.6+), or a tc filter's.
+    auto filter = [&](bpf_tc_attach_point where) -> __u32 {
+        const std::string pin = fmt::format("{}/link_net_{}_{}", bpf_dir(), ifindex, where == BPF_TC_INGRESS ? "in" : "out");
+        if (int link = ::bpf_obj_get(pin.c_str()); link >= 0) {
+            bpf_link_info info{};
+            __u32 len = sizeof info;
+            EXPECT_EQ(::bpf_obj_get_info_by_fd(link, &info, &len), 0);
+            ::close(link);
+            return info.prog_id;
+        }
         LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);
         LIBBPF_OPTS(bpf_tc_opts, q, .handle = 1, .priority = 1);
         EXPECT_EQ(bpf_tc_query(&hook, &q), 0);
@@ -494,4 +503,36 @@ TEST_F(TrafficTest, ANewBuildTakesOverTheRunningLinks) {
     EXPECT_GE(kept.packets_out, before.packets_out) << "nothing lost";
     ASSERT_EQ(beanctl({"exec", a, "/net", "flood", "169.254.0.1", "7014", "100", "100"}).code, 0);
     EXPECT_GE(counted(ubc_json(a)).packets_out, kept.packets_out + 100) << "counting goes on";
+    // Stop: the link goes, and with it anything of ours that named it.
+    ASSERT_EQ(beanctl({"stop", a}).code, 0);
+    for (const char* hook : {"in", "out"})
+        EXPECT_FALSE(std::filesystem::exists(fmt::format("{}/link_net_{}_{}", bpf_dir(), ifindex, hook)));
+    int traffic = ::bpf_obj_get((bpf_dir() + "/bc_traffic").c_str());
+    ASSERT_GE(traffic, 0);
+    std::vector<bc_traffic> v(static_cast<size_t>(libbpf_num_possible_cpus()));
+    __u64 key = static_cast<__u64>(ifindex);
+    EXPECT_NE(::bpf_map_lookup_elem(traffic, &key, v.data()), 0) << "no entry left for the deleted link";
+    ::close(traffic);
+}
+
+// A container whose init dies takes its network namespace, and with it the veth, before
+// beanctl sees it: the stop that follows still retires the link's entry and pins.
+TEST_F(TrafficTest, ALinkTheKernelDeletedIsRetiredAtStop) {
+    std::string a = start(1965, {"10.199.65.1"});
+    const int ifindex = static_cast<int>(::if_nametoindex("bc1965"));
+    ASSERT_GT(ifindex, 0);
+    const pid_t init = std::stoi(slurp(run_dir() + "/ct/1965/init"));
+    ASSERT_EQ(::kill(init, SIGKILL), 0);
+    for (int i = 0; i < 300 && std::filesystem::exists("/sys/class/net/bc1965"); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_FALSE(std::filesystem::exists("/sys/class/net/bc1965")) << "gone with the namespace";
+    ASSERT_EQ(beanctl({"stop", a}).code, 0);
+    for (const char* hook : {"in", "out"})
+        EXPECT_FALSE(std::filesystem::exists(fmt::format("{}/link_net_{}_{}", bpf_dir(), ifindex, hook)));
+    int traffic = ::bpf_obj_get((bpf_dir() + "/bc_traffic").c_str());
+    ASSERT_GE(traffic, 0);
+    std::vector<bc_traffic> v(static_cast<size_t>(libbpf_num_possible_cpus()));
+    __u64 key = static_cast<__u64>(ifindex);
+    EXPECT_NE(::bpf_map_lookup_elem(traffic, &key, v.data()), 0);
+    ::close(traffic);
 }

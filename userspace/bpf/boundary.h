@@ -2,9 +2,10 @@
 // each of a container's veth links, which count what crosses the link and, on a routed
 // link, guard the source addresses of what the container sends.
 //
-// The programs are loaded once with the accounting and pinned (prog_net_*). A device's
-// traffic entry is made when the programs are attached to it, and folded into the
-// container's total of past devices once the device is deleted.
+// The programs are loaded once with the accounting and pinned (prog_net_*), and attached to
+// each host side as tcx links (Linux 6.6+) or classic tc filters. A device's traffic entry
+// is made when the programs are attached to it, and folded into the container's total of
+// past devices once the device is deleted.
 #pragma once
 
 #include <string>
@@ -23,9 +24,17 @@ enum class Boundary { routed, bridged };
 // zero) and attaches the programs to its tc ingress and egress. Nothing is left attached
 // or counted if it fails.
 Result<> attach_boundary(const std::string& pin_dir, int ifindex, Ctid id, Boundary kind);
+// The programs alone, attached to or taken off a host side (its counting entry untouched):
+// tcx links pinned as link_net_<ifindex>_in and _out where the kernel has tcx (6.6+), classic
+// tc filters (clsact, handle 1, priority 1) before. For attach_boundary() and for benchmarks.
+Result<> attach_programs(const std::string& pin_dir, int ifindex, Boundary kind);
+void detach_programs(const std::string& pin_dir, int ifindex);
 // After the host side `ifindex` was deleted: its counts go to its container's past
 // devices (when the container is still registered), and its entry away.
 Result<> retire_boundary(const std::string& pin_dir, int ifindex);
+// Every host side of container `id` still counted, once all of them are gone (a link the
+// kernel deleted with the container's network namespace, before beanctl could): retired.
+Result<> retire_container(const std::string& pin_dir, Ctid id);
 // A new build of the programs was pinned: every live host side runs the new ones
 // (replaced in place, no packet passes unguarded in between). `net` is the new build's
 // object.

@@ -299,7 +299,9 @@ Result<> teardown(const Settings& s, Ctid id, const std::vector<NetIf>& netifs) 
     if (auto names = fs::list_dir("/sys/class/net"))
         for (const auto& n : *names)
             if (n.starts_with(prefix)) sides.push_back(NetIf{"", "", n, "", ""});
-    return del_netifs(s, sides);
+    BC_TRYV(del_netifs(s, sides));
+    if (fs::exists(s.bpf_dir + "/bc_traffic")) BC_TRYV(bpf::retire_container(s.bpf_dir, id));
+    return {};
 }
 
 }  // namespace bc::net

@@ -68,8 +68,7 @@ Result<std::vector<CtBeancounters>> read_all(const Settings& s, const cgroup::La
     for (const auto& c : cts) any_running = any_running || c.running;
     if (any_running)
         if (auto acct = BC_TRY(bpf::Accounting::open(s.bpf_dir))) {
-            const std::string mem = cgroup::CtGroup(l, s.cgroup_parent, s.cgroup_prefix, 1).node_of("memory");
-            BC_TRYV(acct->collect(mem.substr(0, mem.rfind('/'))));
+            BC_TRYV(acct->collect(bpf::load_options(cgroup::CtGroup(l, s.cgroup_parent, s.cgroup_prefix, kCtidMin)).mem_cgroup));
             for (auto& [id, c] : BC_TRY(acct->read_all())) counted.emplace(id, c);
             for (auto& [id, t] : BC_TRY(acct->read_all_traffic())) traffic.emplace(id, t);
         }

@@ -141,10 +141,10 @@ const Domain kDomains[] = {
 // tracing: a tracepoint; cgroup: at the cgroup2 prefix node; collect: a cgroup iterator over
 // the memory hierarchy's prefix node (post-order); flush: a cgroup iterator over the cgroup2
 // prefix node alone; marks: an iterator over the socket marks; ubc: a task iterator (the
-// user_beancounters file); tasks: a task iterator read by each collection; prog: not attached
-// here, the program itself pinned (the tc programs, attached to each container's links by
+// user_beancounters file); tasks: a task iterator read by each collection; flush_mem: a cgroup
+// iterator over the memory hierarchy's prefix node alone; prog: not attached here, the
+// program itself pinned (the tc programs, attached to each container's links by
 // bpf/boundary.cpp).
-// flush_mem: a cgroup iterator over the memory hierarchy's prefix node alone.
 enum class Attach { tracing, cgroup, collect, ubc, flush, flush_mem, marks, tasks, prog };
 // Attached to a prefix node (made anew when the node is).
 bool at_prefix(Attach k) {
@@ -700,10 +700,11 @@ Result<> Accounting::collect(const std::string& memory_prefix) const {
     if (flusher_) BC_TRYV(run_iterator(flusher_, "bringing the cgroups' CPU time up to date"));
     if (mem_flusher_) {
         BC_TRYV(run_iterator(mem_flusher_, "bringing the memory cgroups' statistics up to date"));
-    } else if (!memory_prefix.empty() && has_css_rstat_flush()) {
-        // Linux 6.16+: no program can fold the memory statistics (bpf/flush.bpf.c); a read
-        // of the prefix node's memory.stat folds every container's below it, when more
-        // than 64 pages per CPU wait (the kernel's own threshold).
+    } else if (!memory_prefix.empty()) {
+        // No link_flush_mem: Linux 6.16+, where no program can fold the memory statistics
+        // (bpf/flush.bpf.c). A read of the prefix node's memory.stat folds every
+        // container's below it, when more than 64 pages per CPU wait (the kernel's own
+        // threshold).
         Fd stat(::open((memory_prefix + "/memory.stat").c_str(), O_RDONLY | O_CLOEXEC));
         char buf[4096];
         if (stat) (void)::read(stat.get(), buf, sizeof buf);
@@ -714,36 +715,24 @@ Result<> Accounting::collect(const std::string& memory_prefix) const {
     return {};
 }
 
-namespace {
-Traffic sum(const bc_traffic* per_cpu, int ncpu) {
-    Traffic t;
-    for (int i = 0; i < ncpu; ++i) {
-        const bc_traffic& v = per_cpu[i];
-        t.bytes_in += v.bytes_in;
-        t.packets_in += v.packets_in;
-        t.bytes_out += v.bytes_out;
-        t.packets_out += v.packets_out;
-    }
-    return t;
-}
-}  // namespace
 
 Result<std::vector<std::pair<Ctid, Traffic>>> Accounting::read_all_traffic() const {
     int ncpu = libbpf_num_possible_cpus();
     if (ncpu <= 0) return fail(Error::sys(-ncpu, "counting the possible CPUs"));
     const auto per_key = static_cast<size_t>(ncpu);
-    // A container's entries: its past devices' total, and each live device's.
+    // A container's entries (its past devices' total, and each live device's), every CPU.
     std::map<Ctid, Traffic> by_ct;
     BC_TRYV((for_each_batch<__u64, bc_traffic>(traffic_.get(), 256, per_key, "reading all traffic counters",
                                                 [&](const __u64*, const bc_traffic* v, __u32 n) {
                                                     for (__u32 i = 0; i < n; ++i) {
                                                         const bc_traffic* pc = v + i * per_key;
-                                                        Traffic t = sum(pc, ncpu);
                                                         Traffic& s = by_ct[pc[0].ctid];
-                                                        s.bytes_in += t.bytes_in;
-                                                        s.packets_in += t.packets_in;
-                                                        s.bytes_out += t.bytes_out;
-                                                        s.packets_out += t.packets_out;
+                                                        for (size_t cpu = 0; cpu < per_key; ++cpu) {
+                                                            s.bytes_in += pc[cpu].bytes_in;
+                                                            s.packets_in += pc[cpu].packets_in;
+                                                            s.bytes_out += pc[cpu].bytes_out;
+                                                            s.packets_out += pc[cpu].packets_out;
+                                                        }
                                                     }
                                                 })));
     return std::vector<std::pair<Ctid, Traffic>>(by_ct.begin(), by_ct.end());

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <fmt/format.h>
+#include <optional>
 #include <vector>
 
 #include "beancounter_abi.h"
@@ -111,6 +112,21 @@ std::string prog_name(__u32 prog_id) {
     if (!prog || ::bpf_obj_get_info_by_fd(prog.get(), &info, &len) < 0) return "";
     return info.name;
 }
+
+// The host sides with a traffic entry: every one, or container `of`'s.
+Result<std::vector<int>> counted_devices(const std::string& pin_dir, std::optional<Ctid> of) {
+    auto traffic = BC_TRY(pinned(pin_dir, "bc_traffic"));
+    std::vector<bc_traffic> v(static_cast<size_t>(BC_TRY(possible_cpus())));
+    std::vector<int> out;
+    __u64 k = 0, next = 0;
+    for (bool first = true; ::bpf_map_get_next_key(traffic.get(), first ? nullptr : &k, &next) == 0; first = false) {
+        k = next;
+        if (k >= BC_TRAFFIC_PAST) continue;
+        if (of && (::bpf_map_lookup_elem(traffic.get(), &k, v.data()) < 0 || v[0].ctid != *of)) continue;
+        out.push_back(static_cast<int>(k));
+    }
+    return out;
+}
 }  // namespace
 
 Result<> attach_programs(const std::string& pin_dir, int ifindex, Boundary kind) {
@@ -177,29 +193,12 @@ Result<> retire_boundary(const std::string& pin_dir, int ifindex) {
 }
 
 Result<> retire_container(const std::string& pin_dir, Ctid id) {
-    auto traffic = BC_TRY(pinned(pin_dir, "bc_traffic"));
-    const int ncpu = BC_TRY(possible_cpus());
-    std::vector<bc_traffic> v(static_cast<size_t>(ncpu));
-    std::vector<int> gone;
-    __u64 k = 0, next = 0;
-    for (bool first = true; ::bpf_map_get_next_key(traffic.get(), first ? nullptr : &k, &next) == 0; first = false) {
-        k = next;
-        if (k < BC_TRAFFIC_PAST && ::bpf_map_lookup_elem(traffic.get(), &k, v.data()) == 0 && v[0].ctid == id)
-            gone.push_back(static_cast<int>(k));
-    }
-    for (int ifindex : gone) BC_TRYV(retire_boundary(pin_dir, ifindex));
+    for (int ifindex : BC_TRY(counted_devices(pin_dir, id))) BC_TRYV(retire_boundary(pin_dir, ifindex));
     return {};
 }
 
 Result<> retarget_boundaries(const std::string& pin_dir, bpf_object* net) {
-    auto traffic = BC_TRY(pinned(pin_dir, "bc_traffic"));
-    std::vector<int> devices;
-    __u64 k = 0, next = 0;
-    for (bool first = true; ::bpf_map_get_next_key(traffic.get(), first ? nullptr : &k, &next) == 0; first = false) {
-        k = next;
-        if (k < BC_TRAFFIC_PAST) devices.push_back(static_cast<int>(k));
-    }
-    for (int ifindex : devices) {
+    for (int ifindex : BC_TRY(counted_devices(pin_dir, std::nullopt))) {
         for (bool ingress : {true, false}) {
             auto new_prog = [&](__u32 old_id) -> int {
                 const std::string name = prog_name(old_id);

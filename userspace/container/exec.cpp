@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <initializer_list>
 #include <fmt/format.h>
 
 #include "container/hardening.h"
@@ -118,7 +119,24 @@ std::vector<char*> make_argv(const std::vector<std::string>& argv) {
     return v;
 }
 
-[[noreturn]] void exec_child(const std::vector<std::string>& argv, const char* term) {
+// Signals beanctl handles itself while the command runs, blocked from before the command
+// exists until beanctl stops waiting for it: a SIGTERM between the spawn and the wait would
+// otherwise kill beanctl and leave the command running. The command starts with the mask
+// beanctl had (exec_child).
+struct BlockedSignals {
+    sigset_t set, old;
+    explicit BlockedSignals(std::initializer_list<int> sigs) {
+        sigemptyset(&set);
+        for (int sig : sigs) sigaddset(&set, sig);
+        sigprocmask(SIG_BLOCK, &set, &old);
+    }
+    ~BlockedSignals() { sigprocmask(SIG_SETMASK, &old, nullptr); }
+    BlockedSignals(const BlockedSignals&) = delete;
+    BlockedSignals& operator=(const BlockedSignals&) = delete;
+};
+
+[[noreturn]] void exec_child(const std::vector<std::string>& argv, const char* term, const sigset_t& mask) {
+    sigprocmask(SIG_SETMASK, &mask, nullptr);
     if (::chdir("/") < 0) ::_exit(126);
     std::vector<const char*> env(std::begin(kEnv), std::end(kEnv) - 1);
     std::string t = term ? fmt::format("TERM={}", term) : std::string();
@@ -133,12 +151,9 @@ std::vector<char*> make_argv(const std::vector<std::string>& argv) {
     ::_exit(e == ENOENT ? 127 : 126);
 }
 
-// Waits for the child while forwarding termination signals to it.
-int wait_forwarding(pid_t child) {
-    sigset_t set, old;
-    sigemptyset(&set);
-    for (int sig : {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&set, sig);
-    sigprocmask(SIG_BLOCK, &set, &old);
+// Waits for the child while forwarding termination signals to it (`blocked` holds SIGCHLD,
+// SIGINT, SIGTERM, SIGHUP and SIGQUIT).
+int wait_forwarding(pid_t child, const BlockedSignals& blocked) {
     int code = 1;
     for (;;) {
         int st;
@@ -148,11 +163,10 @@ int wait_forwarding(pid_t child) {
             break;
         }
         if (r < 0 && errno != EINTR) break;
-        int sig = ::sigwaitinfo(&set, nullptr);
+        int sig = ::sigwaitinfo(&blocked.set, nullptr);
         // Interactive ^C reaches the child directly (same process group); the rest is passed on.
         if (sig == SIGTERM || sig == SIGHUP) ::kill(child, sig);
     }
-    sigprocmask(SIG_SETMASK, &old, nullptr);
     return code;
 }
 }  // namespace
@@ -161,11 +175,12 @@ Result<int> exec_in(const Settings& s, const cgroup::CtGroup& cg, const CtConfig
     if (argv.empty()) return fail("no command given");
     auto j = BC_TRY(join(s, cg, ct));
     const char* term = std::getenv("TERM");
+    BlockedSignals blocked({SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT});
     auto pid = BC_TRY(spawn_inside(j, [&] {
         proc::close_fds_from(3);
-        exec_child(argv, term);
+        exec_child(argv, term, blocked.old);
     }));
-    return wait_forwarding(pid);
+    return wait_forwarding(pid, blocked);
 }
 
 namespace {
@@ -246,12 +261,14 @@ Result<int> enter(const Settings& s, const cgroup::CtGroup& cg, const CtConfig& 
     std::vector<std::string> cmd = argv;
     if (cmd.empty()) cmd = {"/bin/sh", "-l"};
     const char* term = std::getenv("TERM");
+    // ^C and ^\ reach the shell through the pty (raw mode) or its own process group.
+    BlockedSignals blocked({SIGINT, SIGQUIT, SIGWINCH, SIGTERM, SIGHUP});
     auto spawned = spawn_inside(j, [&] {
         master.reset();
         if (::setsid() < 0 || ::ioctl(slave.get(), TIOCSCTTY, 0) < 0) ::_exit(126);
         for (int fd = 0; fd < 3; ++fd) ::dup2(slave.get(), fd);
         proc::close_fds_from(3);
-        exec_child(cmd, term ? term : "xterm");
+        exec_child(cmd, term ? term : "xterm", blocked.old);
     });
     if (!spawned) return std::unexpected(spawned.error());
     const pid_t pid = *spawned;
@@ -261,17 +278,12 @@ Result<int> enter(const Settings& s, const cgroup::CtGroup& cg, const CtConfig& 
         ::cfmakeraw(&raw);
         ::tcsetattr(0, TCSANOW, &raw);
     }
-    // ^C and ^\ reach the shell through the pty (raw mode) or its own process group.
-    sigset_t set, old, relayed;
-    sigemptyset(&set);
-    for (int sig : {SIGINT, SIGQUIT, SIGWINCH, SIGTERM, SIGHUP}) sigaddset(&set, sig);
-    sigprocmask(SIG_BLOCK, &set, &old);
+    sigset_t relayed;
     sigemptyset(&relayed);
     for (int sig : {SIGWINCH, SIGTERM, SIGHUP}) sigaddset(&relayed, sig);
     Fd sig_fd(::signalfd(-1, &relayed, SFD_CLOEXEC));
     relay(master.get(), pid, sig_fd.get());
     if (tty) ::tcsetattr(0, TCSANOW, &saved);
-    sigprocmask(SIG_SETMASK, &old, nullptr);
     auto code = proc::wait_exit_code(pid);
     return code;
 }

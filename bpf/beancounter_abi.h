@@ -14,7 +14,7 @@
 /* Version of the pinned map layout under /sys/fs/bpf/beancounter/. Bump on any change to the
  * structs or map sizes below; readers refuse pins of another version instead of misreading
  * them. */
-#define BC_ABI_VERSION 9
+#define BC_ABI_VERSION 10
 
 enum bc_unit {
 	BC_UNIT_NONE = 0,
@@ -97,6 +97,10 @@ struct bc_ct_counters {
 	__u64 devpts_sb;
 	__u32 devpts_dev;
 	__u32 pad;
+	/* What crossed the container's boundary links in this run (struct bc_traffic), summed
+	 * over CPUs by the last collection; valid with BC_CT_TRAFFIC. Raised, never lowered,
+	 * so that two collections at once cannot make it go back. */
+	__u64 bytes_in, packets_in, bytes_out, packets_out;
 	struct bc_counter res[BC_RES_COUNT];
 };
 
@@ -110,25 +114,31 @@ struct bc_ct_counters {
 #define BC_CT_NSSOCK 64u  /* ns_socks was collected */
 #define BC_CT_SHMEM 128u  /* shmpages was collected from the memory cgroup's statistics */
 #define BC_CT_PTY 256u    /* numpty was collected from the container's devpts instance */
+#define BC_CT_TRAFFIC 512u /* bytes_in .. packets_out were summed from bc_traffic */
 
-/* Value of the per-CPU map "bc_traffic": what crossed one of a container's boundary
- * devices (bpf/net.bpf.c), summed over CPUs by readers. The key is the host side's
- * interface index while the device lives; a device's counts are added to the entry
- * BC_TRAFFIC_PAST | ctid (the container's past devices of this run) when it is deleted. A
- * container's traffic is the sum of every entry with its ctid. Bytes are the Ethernet
- * frames' payload (the IP packet: header and payload; a GSO packet's headers once),
- * packets are wire packets (GSO segments). The container's own loopback is not counted. */
+/* Value of the per-CPU array "bc_traffic", indexed by the container's slot (as
+ * bc_counters): what crossed any of the container's boundary links (bpf/net.bpf.c) in this
+ * run, reset when the container is registered at start. Bytes are the Ethernet frames'
+ * payload (the IP packet: header and payload; a GSO packet's headers once), packets are
+ * wire packets (GSO segments). The container's own loopback is not counted. The collection
+ * sums it over CPUs into the container's record. */
 struct bc_traffic {
-	__u32 ctid;
-	__u32 pad;
 	__u64 bytes_in;
 	__u64 packets_in;
 	__u64 bytes_out;
 	__u64 packets_out;
 };
-#define BC_TRAFFIC_PAST (1ull << 32)
-/* Entries: each container's past devices, and its live ones (one routed link, a few bridged). */
-#define BC_MAX_TRAFFIC (4 * BC_MAX_CTS)
+
+/* Value of the pinned hash "bc_links", keyed by the host side's interface index (a __u32):
+ * the container a boundary link belongs to, and its slot. Userspace adds the entry when it
+ * attaches the programs and removes it when the link is deleted; the link's counts stay in
+ * the container's bc_traffic entry. */
+struct bc_link {
+	__u32 ctid;
+	__u32 slot;
+};
+/* Boundary links at once: each container's routed link and a few bridged ones. */
+#define BC_MAX_LINKS (4 * BC_MAX_CTS)
 
 /* Key of the pinned hash "bc_dev_allow": one rule of a container's device allowlist. The
  * value is a __u32 of BPF_DEVCG_ACC_* bits (mknod 1, read 2, write 4). BC_DEV_ANY as major
@@ -158,16 +168,18 @@ struct bc_net_addr_key {
 static_assert(sizeof(struct bc_net_addr_key) == 24, "bc_net_addr_key ABI");
 static_assert(sizeof(struct bc_dev_key) == 24, "bc_dev_key ABI");
 static_assert(sizeof(struct bc_counter) == 40, "bc_counter ABI");
-static_assert(sizeof(struct bc_ct_counters) == 56 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
+static_assert(sizeof(struct bc_ct_counters) == 88 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
 static_assert(sizeof(struct bc_meta) == 24, "bc_meta ABI");
-static_assert(sizeof(struct bc_traffic) == 40, "bc_traffic ABI");
+static_assert(sizeof(struct bc_traffic) == 32, "bc_traffic ABI");
+static_assert(sizeof(struct bc_link) == 8, "bc_link ABI");
 #else
 _Static_assert(sizeof(struct bc_net_addr_key) == 24, "bc_net_addr_key ABI");
 _Static_assert(sizeof(struct bc_dev_key) == 24, "bc_dev_key ABI");
 _Static_assert(sizeof(struct bc_counter) == 40, "bc_counter ABI");
-_Static_assert(sizeof(struct bc_ct_counters) == 56 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
+_Static_assert(sizeof(struct bc_ct_counters) == 88 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
 _Static_assert(sizeof(struct bc_meta) == 24, "bc_meta ABI");
-_Static_assert(sizeof(struct bc_traffic) == 40, "bc_traffic ABI");
+_Static_assert(sizeof(struct bc_traffic) == 32, "bc_traffic ABI");
+_Static_assert(sizeof(struct bc_link) == 8, "bc_link ABI");
 #endif
 
 #endif /* BEANCOUNTER_ABI_H */

@@ -903,6 +903,48 @@ static __always_inline void take_tasks_of_ct(struct task_struct *t, struct bc_ct
 }
 #endif
 
+/* Traffic: the container's bc_traffic entry (bpf/net.bpf.c), summed over CPUs into its
+ * record. Raised, never lowered: two collections at once may finish in either order. */
+struct traffic_sum {
+	__u32 slot;
+	struct bc_traffic t;
+};
+
+static long add_cpu_traffic(__u32 cpu, struct traffic_sum *s)
+{
+	struct bc_traffic *v = bpf_map_lookup_percpu_elem(&bc_traffic, &s->slot, cpu);
+
+	if (!v)
+		return 1;
+	s->t.bytes_in += v->bytes_in;
+	s->t.packets_in += v->packets_in;
+	s->t.bytes_out += v->bytes_out;
+	s->t.packets_out += v->packets_out;
+	return 0;
+}
+
+static __always_inline void raise_to(__u64 *p, __u64 v)
+{
+	for (int i = 0; i < 4; i++) {
+		__u64 old = *p;
+
+		if (v <= old || __sync_val_compare_and_swap(p, old, v) == old)
+			break;
+	}
+}
+
+static __always_inline void collect_traffic(__u32 slot, struct bc_ct_counters *c)
+{
+	struct traffic_sum s = {.slot = slot};
+
+	bpf_loop(nr_cpus, add_cpu_traffic, &s, 0);
+	raise_to(&c->bytes_in, s.t.bytes_in);
+	raise_to(&c->packets_in, s.t.packets_in);
+	raise_to(&c->bytes_out, s.t.bytes_out);
+	raise_to(&c->packets_out, s.t.packets_out);
+	c->flags |= BC_CT_TRAFFIC;
+}
+
 /* The counters the kernel's controllers keep for a container, from its node in the memory
  * hierarchy (cg, at the containers' level; a probe-read pointer will do) and the css_set of
  * the node's first task (cset_of_tasks, found once by the caller). A controller the node
@@ -933,7 +975,7 @@ static __always_inline struct bc_ct_counters *collect_node(struct bpf_iter_meta 
 {
 	struct bc_ct_counters *c;
 	struct css_set *cset;
-	__u32 ct;
+	__u32 ct, slot;
 	int level;
 
 	if (!cg) {
@@ -957,12 +999,13 @@ static __always_inline struct bc_ct_counters *collect_node(struct bpf_iter_meta 
 		return 0;
 	}
 	ct = ctid_of(cg);
-	c = ct ? bc_counters_of(ct) : 0;
+	c = ct ? bc_counters_at(ct, &slot) : 0;
 	if (!c)
 		return 0;
 	*ctp = ct;
 	cset = cset_of_tasks(cg);
 	collect_controllers(cg, cset, c);
+	collect_traffic(slot, c);
 	if (!w || !w->ns_done)
 		collect_ns(ct_task_of(cset, c->netns_ino), c);
 	if (w)

@@ -57,16 +57,25 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bc_slot_owner SEC(".maps");
 
-/* A container's counters, or 0 when it is not registered. */
-static __always_inline struct bc_ct_counters *bc_counters_of(__u32 ct)
+/* A container's counters and its slot, or 0 when it is not registered. */
+static __always_inline struct bc_ct_counters *bc_counters_at(__u32 ct, __u32 *slot_out)
 {
 	__u32 *slot = bpf_map_lookup_elem(&bc_slots, &ct);
 	struct bc_ct_counters *c;
 
 	if (!slot)
 		return 0;
+	*slot_out = *slot;
 	c = bpf_map_lookup_elem(&bc_counters, slot);
 	return c && c->ctid == ct ? c : 0;
+}
+
+/* A container's counters, or 0 when it is not registered. */
+static __always_inline struct bc_ct_counters *bc_counters_of(__u32 ct)
+{
+	__u32 slot;
+
+	return bc_counters_at(ct, &slot);
 }
 
 struct {
@@ -76,6 +85,28 @@ struct {
 	__type(value, struct bc_meta);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bc_meta SEC(".maps");
+
+/* Slot -> what crossed the container's boundary links in this run, per CPU (struct
+ * bc_traffic): the tc programs add to it (bpf/net.bpf.c), the collection sums it into the
+ * container's record (bpf/collect.bpf.c). Userspace zeroes it when it registers the
+ * container. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BC_MAX_CTS);
+	__type(key, __u32);
+	__type(value, struct bc_traffic);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bc_traffic SEC(".maps");
+
+/* Host side's interface index -> the container and slot it counts for (struct bc_link). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, BC_MAX_LINKS);
+	__type(key, __u32);
+	__type(value, struct bc_link);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bc_links SEC(".maps");
 
 /* The container a cgroup belongs to: the cgroup itself or one of its ancestors (a
  * container's processes may sit in sub-cgroups it made). 0 if none. */

@@ -10,12 +10,14 @@
  * of this accounting cost 6% of 64-byte UDP over a container's loopback, 0.942 of no
  * programs in tests/bench/net_overhead.sh: Documentation/benchmarks.md.)
  *
- * The counters are per CPU and keyed by the host side's interface index (a host-namespace
- * index, unique while the device lives), so the hot path is one hash lookup and two plain
- * adds. Plain adds are safe: tc ingress runs in softirq and tc egress with bottom halves
- * disabled, so no other run of these programs interleaves on the same CPU. Userspace adds a
- * device's entry when it makes the device, and folds it into the container's total of past
- * devices (keyed BC_TRAFFIC_PAST | ctid) when it deletes it.
+ * The counters are per CPU, one entry per container (bc_traffic, indexed by the container's
+ * slot, as its record is); the host side's interface index (a host-namespace index, unique
+ * while the device lives) leads to it through bc_links, which userspace fills when it
+ * attaches the programs. So the hot path is one hash lookup, one array lookup and two
+ * plain adds, and a link's counts stay with the container when the link goes. Plain adds
+ * are safe: tc ingress runs in softirq and tc egress with bottom halves disabled, so no
+ * other run of these programs interleaves on the same CPU. The collection sums each
+ * container's entry over CPUs into its record (bpf/collect.bpf.c).
  *
  * Bytes are the Ethernet frame's payload (the IP packet: header and payload; a GSO packet's
  * headers once), packets are wire packets (GSO segments). Frames the guard drops are not
@@ -33,7 +35,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
-#include "beancounter_abi.h"
+#include "maps.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -43,16 +45,6 @@ char LICENSE[] SEC("license") = "GPL";
 #define ETH_P_IPV6 0x86DD
 #define TC_ACT_OK 0
 #define TC_ACT_SHOT 2
-
-/* Host-side interface index (or BC_TRAFFIC_PAST | ctid) -> per-CPU traffic counters. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, BC_MAX_TRAFFIC);
-	__type(key, __u64);
-	__type(value, struct bc_traffic);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} bc_traffic SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -81,8 +73,9 @@ static __always_inline __u32 segments(struct __sk_buff *skb)
 
 static __always_inline int count(struct __sk_buff *skb, bool out)
 {
-	__u64 key = skb->ifindex;
-	struct bc_traffic *t = bpf_map_lookup_elem(&bc_traffic, &key);
+	__u32 key = skb->ifindex;
+	struct bc_link *link = bpf_map_lookup_elem(&bc_links, &key);
+	struct bc_traffic *t = link ? bpf_map_lookup_elem(&bc_traffic, &link->slot) : 0;
 	__u32 len = skb->len;
 
 	if (!t)

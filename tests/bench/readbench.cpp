@@ -1,9 +1,8 @@
 // readbench [N] [ROUNDS] [tasks]: the cost of reading every beancounter of N registered
 // containers (default 1000), side by side in one run:
-//   bpf       what `beanctl ubc` does: one read of the collecting iterator per hierarchy
-//             (the memory and pids controllers' counters, copied in the kernel), then
-//             bc_counters read through this process's mapping of it, and one batch
-//             lookup of bc_traffic;
+//   bpf       what `beanctl ubc` does: one collection (the collecting iterator copies the
+//             memory and pids controllers' counters and the traffic into each record, in
+//             the kernel), then bc_counters read through this process's mapping of it;
 //   cgroupfs  the same controller values read from the cgroupfs files of each container
 //             (memory usage, peak, limit, failcnt, kmem's four, pids' four), as a reader
 //             without BPF would.
@@ -138,11 +137,11 @@ int main(int argc, char** argv) {
     auto bpf_read = [&] {
         if (auto r = acct->collect(options.mem_cgroup); !r) die(r.error().msg);
         auto all = acct->read_all();
-        auto traffic = acct->read_all_traffic();
-        if (!all || !traffic) die("batch lookup failed");
+        if (!all) die(all.error().msg);
         if (all->size() != n) die(fmt::format("read {} containers, not {}", all->size(), n));
         for (const auto& [id, c] : *all)
-            if (!(c.flags & BC_CT_MEMORY)) die(fmt::format("container {}: memory not collected", id));
+            if (!(c.flags & BC_CT_MEMORY) || !(c.flags & BC_CT_TRAFFIC))
+                die(fmt::format("container {}: memory or traffic not collected", id));
     };
     auto files_read = [&] {
         size_t values = 0;
@@ -162,7 +161,7 @@ int main(int argc, char** argv) {
         bpf_read();
         files_read();
     }
-    std::vector<double> b, f, ratio, parts[3];
+    std::vector<double> b, f, ratio, parts[2];
     for (unsigned r = 0; r < rounds; ++r) {
         double tb, tf;
         if (r % 2) {
@@ -178,16 +177,15 @@ int main(int argc, char** argv) {
         // The bpf read's parts, for the record.
         parts[0].push_back(time_us([&] { (void)acct->collect(options.mem_cgroup); }));
         parts[1].push_back(time_us([&] { (void)acct->read_all(); }));
-        parts[2].push_back(time_us([&] { (void)acct->read_all_traffic(); }));
     }
     std::printf("readbench: %u containers%s, %u rounds, %s cgroups, load %s", n,
                 with_tasks ? " (a process in its own namespaces each)" : " (empty)", rounds,
                 layout->mode == bc::cgroup::Mode::unified ? "cgroup2" : "hybrid",
                 bctest::slurp("/proc/loadavg").c_str());
-    std::printf("  bpf (collect + counters + traffic) median %9.1f us  [%.1f .. %.1f]\n", median(b),
+    std::printf("  bpf (collect + counters)            median %9.1f us  [%.1f .. %.1f]\n", median(b),
                 *std::min_element(b.begin(), b.end()), *std::max_element(b.begin(), b.end()));
-    std::printf("    of which: collect %.1f us, counters (mapped) %.1f us, traffic batch %.1f us (medians, timed apart)\n",
-                median(parts[0]), median(parts[1]), median(parts[2]));
+    std::printf("    of which: collect %.1f us, counters (mapped) %.1f us (medians, timed apart)\n", median(parts[0]),
+                median(parts[1]));
     std::printf("  cgroupfs files                      median %9.1f us  [%.1f .. %.1f]\n", median(f),
                 *std::min_element(f.begin(), f.end()), *std::max_element(f.begin(), f.end()));
     std::printf("  cgroupfs / bpf, per round           median %9.1fx\n", median(ratio));

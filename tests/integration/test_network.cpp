@@ -362,16 +362,16 @@ protected:
         ADD_FAILURE() << "the links of container " << id << " never went quiet";
         return last;
     }
-    // Nothing of ours names a deleted host side any more: no link pin, no traffic entry.
+    // Nothing of ours names a deleted host side any more: no link pin, no bc_links entry.
     static void expect_retired(int ifindex) {
         for (const char* hook : {"in", "out"})
             EXPECT_FALSE(std::filesystem::exists(fmt::format("{}/link_net_{}_{}", bpf_dir(), ifindex, hook)));
-        int traffic = ::bpf_obj_get((bpf_dir() + "/bc_traffic").c_str());
-        ASSERT_GE(traffic, 0);
-        std::vector<bc_traffic> v(static_cast<size_t>(libbpf_num_possible_cpus()));
-        __u64 key = static_cast<__u64>(ifindex);
-        EXPECT_NE(::bpf_map_lookup_elem(traffic, &key, v.data()), 0) << "no entry left for the deleted link";
-        ::close(traffic);
+        int links = ::bpf_obj_get((bpf_dir() + "/bc_links").c_str());
+        ASSERT_GE(links, 0);
+        bc_link v{};
+        __u32 key = static_cast<__u32>(ifindex);
+        EXPECT_NE(::bpf_map_lookup_elem(links, &key, &v), 0) << "an entry left for the deleted link";
+        ::close(links);
     }
 };
 

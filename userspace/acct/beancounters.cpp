@@ -31,11 +31,12 @@ bool is_counted(const bc_ct_counters& c, bc_resource_id id) {
     }
 }
 
-CtBeancounters from_record(Ctid id, const bc_ct_counters* counted, std::optional<bpf::Traffic> traffic) {
+CtBeancounters from_record(Ctid id, const bc_ct_counters* counted) {
     CtBeancounters b;
     b.id = id;
     b.running = true;
-    b.traffic = traffic;
+    if (counted && (counted->flags & BC_CT_TRAFFIC))
+        b.traffic = bpf::Traffic{counted->bytes_in, counted->packets_in, counted->bytes_out, counted->packets_out};
     if (counted && (counted->flags & BC_CT_CPU)) b.cpu_ns = counted->cpu_ns;
     if (counted)
         for (size_t i = 0; i < BC_RES_COUNT; ++i) {
@@ -63,14 +64,12 @@ CtBeancounters from_config(Ctid id, const CtConfig* ct) {
 Result<std::vector<CtBeancounters>> read_all(const Settings& s, const cgroup::Layout& l, const std::vector<CtRef>& cts) {
     std::vector<CtBeancounters> out;
     std::map<Ctid, bc_ct_counters> counted;
-    std::map<Ctid, bpf::Traffic> traffic;
     bool any_running = false;
     for (const auto& c : cts) any_running = any_running || c.running;
     if (any_running)
         if (auto acct = BC_TRY(bpf::Accounting::open(s.bpf_dir))) {
             BC_TRYV(acct->collect(bpf::load_options(cgroup::CtGroup(l, s.cgroup_parent, s.cgroup_prefix, kCtidMin)).mem_cgroup));
             for (auto& [id, c] : BC_TRY(acct->read_all())) counted.emplace(id, c);
-            for (auto& [id, t] : BC_TRY(acct->read_all_traffic())) traffic.emplace(id, t);
         }
     for (const auto& c : cts) {
         if (!c.running) {
@@ -78,13 +77,11 @@ Result<std::vector<CtBeancounters>> read_all(const Settings& s, const cgroup::La
             continue;
         }
         auto ci = counted.find(c.id);
-        auto ti = traffic.find(c.id);
         if (ci == counted.end())
             log::warn("container {} is running but has no counters in {} (were its programs unloaded?); "
                       "nothing is shown as held",
                       c.id, s.bpf_dir);
-        out.push_back(from_record(c.id, ci == counted.end() ? nullptr : &ci->second,
-                                  ti == traffic.end() ? std::nullopt : std::optional<bpf::Traffic>(ti->second)));
+        out.push_back(from_record(c.id, ci == counted.end() ? nullptr : &ci->second));
     }
     return out;
 }

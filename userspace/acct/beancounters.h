@@ -28,7 +28,7 @@ struct CtBeancounters {
     Ctid id = 0;
     bool running = false;
     std::array<Value, BC_RES_COUNT> res{};
-    std::optional<bpf::Traffic> traffic;  // running containers
+    std::optional<bpf::Traffic> traffic;  // running containers, where collected (BC_CT_TRAFFIC)
     std::optional<std::uint64_t> cpu_ns;  // running containers, where collected (BC_CT_CPU)
 };
 
@@ -37,12 +37,12 @@ struct CtBeancounters {
 bool is_counted(const bc_ct_counters& c, bc_resource_id id);
 
 // A running container, from its record (whose barrier and limit are the ones in force).
-CtBeancounters from_record(Ctid id, const bc_ct_counters* counted, std::optional<bpf::Traffic> traffic);
+CtBeancounters from_record(Ctid id, const bc_ct_counters* counted);
 // A stopped container: barrier and limit from its config, nothing held.
 CtBeancounters from_config(Ctid id, const CtConfig* ct);
 
 // The beancounters of these containers (running ones read live, the others from their
-// configs): one collection, then one batch lookup per map, for all of them.
+// configs): one collection, then every record read from this process's mapping of them.
 struct CtRef {
     Ctid id;
     bool running;

@@ -515,6 +515,15 @@ Result<> Accounting::unload(const std::string& pin_dir, const std::string& lock_
     return {};
 }
 
+Result<> Accounting::zero_traffic(__u32 slot, Ctid id) const {
+    int ncpu = libbpf_num_possible_cpus();
+    if (ncpu <= 0) return fail(Error::sys(-ncpu, "counting the possible CPUs"));
+    std::vector<bc_traffic> zero(static_cast<size_t>(ncpu));
+    if (::bpf_map_update_elem(traffic_.get(), &slot, zero.data(), BPF_ANY) < 0)
+        return fail_sys(fmt::format("resetting the traffic counters of container {}", id));
+    return {};
+}
+
 Result<> Accounting::register_ct(std::uint64_t cgroup_id, Ctid id, const std::array<bc_counter, BC_RES_COUNT>* limits) {
     bc_ct_counters c{};
     c.ctid = id;
@@ -556,20 +565,13 @@ Result<> Accounting::register_ct(std::uint64_t cgroup_id, Ctid id, const std::ar
             if (::bpf_map_update_elem(meta_.get(), &key, &m, BPF_EXIST) < 0) return fail_sys("writing bc_meta");
         }
     }
-    // Counters first, then the slot: the first event in the cgroup must find them.
+    // Traffic and counters first, then the slot: the first event in the cgroup must find
+    // them. (The traffic entry counts only once a link leads to it: bpf/boundary.cpp.)
+    BC_TRYV(zero_traffic(slot, id));
     if (::bpf_map_update_elem(counters_.get(), &slot, &c, BPF_ANY) < 0)
         return fail_sys(fmt::format("registering container {}", id));
     if (::bpf_map_update_elem(slots_.get(), &id, &slot, BPF_ANY) < 0)
         return fail_sys(fmt::format("registering the slot of container {}", id));
-    int ncpu = libbpf_num_possible_cpus();
-    if (ncpu <= 0) return fail(Error::sys(-ncpu, "counting the possible CPUs"));
-    std::vector<bc_traffic> t(static_cast<size_t>(ncpu));
-    for (auto& v : t) v.ctid = id;
-    // The total of the container's devices deleted during this run (bpf/boundary.cpp); its
-    // live devices get entries of their own when they are made.
-    __u64 past = BC_TRAFFIC_PAST | id;
-    if (::bpf_map_update_elem(traffic_.get(), &past, t.data(), BPF_ANY) < 0)
-        return fail_sys(fmt::format("registering the traffic counters of container {}", id));
     __u32 ct = id;
     if (::bpf_map_update_elem(cgroups_.get(), &cgroup_id, &ct, BPF_ANY) < 0)
         return fail_sys(fmt::format("registering the cgroup of container {}", id));
@@ -622,13 +624,8 @@ Result<> Accounting::drop_devices(std::uint64_t cgroup_id, const std::vector<bc_
 
 Result<> Accounting::unregister_cgroup(std::uint64_t cgroup_id) {
     if (devices_) BC_TRYV(drop_devices(cgroup_id, {}));
-    __u32 ct = 0;
-    const bool known = ::bpf_map_lookup_elem(cgroups_.get(), &cgroup_id, &ct) == 0;
     if (::bpf_map_delete_elem(cgroups_.get(), &cgroup_id) < 0 && errno != ENOENT)
         return fail_sys("unregistering a container's cgroup");
-    __u64 past = BC_TRAFFIC_PAST | ct;
-    if (known && ::bpf_map_delete_elem(traffic_.get(), &past) < 0 && errno != ENOENT)
-        return fail_sys("removing a container's traffic counters");
     return {};
 }
 
@@ -641,6 +638,7 @@ Result<> Accounting::forget(Ctid id) {
     // The slot first (programs stop finding the record), then the record, then the claim.
     if (::bpf_map_delete_elem(slots_.get(), &key) < 0 && errno != ENOENT)
         return fail_sys(fmt::format("removing the slot of container {}", id));
+    BC_TRYV(zero_traffic(slot, id));
     bc_ct_counters zero{};
     if (::bpf_map_update_elem(counters_.get(), &slot, &zero, BPF_ANY) < 0)
         return fail_sys(fmt::format("removing the counters of container {}", id));
@@ -648,26 +646,6 @@ Result<> Accounting::forget(Ctid id) {
         return fail_sys(fmt::format("freeing the slot of container {}", id));
     return {};
 }
-
-namespace {
-// Every entry of a hash map in batches of batch_size keys (values_per_key values each: the
-// CPUs of a per-CPU map): on_batch(keys, values, count) for each batch.
-template <class Key, class Value, class F>
-Result<> for_each_batch(int map_fd, size_t batch_size, size_t values_per_key, const char* what, F on_batch) {
-    std::vector<Key> keys(batch_size);
-    std::vector<Value> values(batch_size * values_per_key);
-    Key batch{};  // the kernel's cursor; as large as a key is enough for every map type
-    for (bool first = true;; first = false) {
-        __u32 count = static_cast<__u32>(batch_size);
-        LIBBPF_OPTS(bpf_map_batch_opts, bo);
-        int err = ::bpf_map_lookup_batch(map_fd, first ? nullptr : &batch, &batch, keys.data(), values.data(), &count, &bo);
-        int e = err ? errno : 0;
-        on_batch(keys.data(), values.data(), count);
-        if (err && e == ENOENT) return {};  // the last batch
-        if (err) return fail_sys(e, what);
-    }
-}
-}  // namespace
 
 Result<std::vector<std::pair<Ctid, bc_ct_counters>>> Accounting::read_all() const {
     std::vector<std::pair<Ctid, bc_ct_counters>> out;
@@ -716,26 +694,5 @@ Result<> Accounting::collect(const std::string& memory_prefix) const {
 }
 
 
-Result<std::vector<std::pair<Ctid, Traffic>>> Accounting::read_all_traffic() const {
-    int ncpu = libbpf_num_possible_cpus();
-    if (ncpu <= 0) return fail(Error::sys(-ncpu, "counting the possible CPUs"));
-    const auto per_key = static_cast<size_t>(ncpu);
-    // A container's entries (its past devices' total, and each live device's), every CPU.
-    std::map<Ctid, Traffic> by_ct;
-    BC_TRYV((for_each_batch<__u64, bc_traffic>(traffic_.get(), 256, per_key, "reading all traffic counters",
-                                                [&](const __u64*, const bc_traffic* v, __u32 n) {
-                                                    for (__u32 i = 0; i < n; ++i) {
-                                                        const bc_traffic* pc = v + i * per_key;
-                                                        Traffic& s = by_ct[pc[0].ctid];
-                                                        for (size_t cpu = 0; cpu < per_key; ++cpu) {
-                                                            s.bytes_in += pc[cpu].bytes_in;
-                                                            s.packets_in += pc[cpu].packets_in;
-                                                            s.bytes_out += pc[cpu].bytes_out;
-                                                            s.packets_out += pc[cpu].packets_out;
-                                                        }
-                                                    }
-                                                })));
-    return std::vector<std::pair<Ctid, Traffic>>(by_ct.begin(), by_ct.end());
-}
 
 }  // namespace bc::bpf

@@ -52,7 +52,7 @@ bool kernel_has_function(const char* name);
 // level, and where the memory and pids controllers are).
 LoadOptions load_options(const cgroup::CtGroup& cg, unsigned max_tasks = BC_MAX_TASKS);
 
-// Traffic of one container, summed over CPUs (see struct bc_traffic).
+// Traffic of one container in its current run, summed over CPUs (see struct bc_traffic).
 struct Traffic {
     std::uint64_t bytes_in = 0, packets_in = 0, bytes_out = 0, packets_out = 0;
 };
@@ -76,8 +76,8 @@ public:
     // The container's device allowlist, replacing the one it had (rules with no access are
     // skipped). From the first call on, whatever the list does not allow is refused.
     Result<> set_devices(std::uint64_t cgroup_id, const std::vector<DeviceRule>& rules);
-    // The cgroup is going away: stop attributing it, drop its traffic counters (the
-    // beancounters stay until forget()).
+    // The cgroup is going away: stop attributing it (the beancounters, traffic included,
+    // stay until forget()).
     Result<> unregister_cgroup(std::uint64_t cgroup_id);
     Result<> forget(Ctid id);
     // Every registered container's counters, read from this process's mapping of the
@@ -91,11 +91,10 @@ public:
     // memory_prefix: the memory hierarchy's node that holds every container (LoadOptions::
     // mem_cgroup), where the statistics are folded on kernels whose programs cannot.
     Result<> collect(const std::string& memory_prefix = {}) const;
-    // Every running container's traffic, in one batch lookup.
-    Result<std::vector<std::pair<Ctid, Traffic>>> read_all_traffic() const;
 
 private:
     Result<> drop_devices(std::uint64_t cgroup_id, const std::vector<bc_dev_key>& keep);
+    Result<> zero_traffic(__u32 slot, Ctid id) const;
     Fd cgroups_, counters_, slots_, slot_owner_, meta_, traffic_, devices_;
     std::string lock_dir_;  // the loaders' lock, when loaded by this process (load())
     // bc_counters mapped read-only into this process (BPF_F_MMAPABLE): `slot_count` records.

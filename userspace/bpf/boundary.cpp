@@ -27,12 +27,6 @@ Result<Fd> pinned(const std::string& pin_dir, const char* name) {
     return Fd(fd);
 }
 
-Result<int> possible_cpus() {
-    int n = libbpf_num_possible_cpus();
-    if (n <= 0) return fail(Error::sys(-n, "counting the possible CPUs"));
-    return n;
-}
-
 constexpr auto kBothHooks = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
 
 // The clsact qdisc, which holds both hooks.
@@ -113,16 +107,15 @@ std::string prog_name(__u32 prog_id) {
     return info.name;
 }
 
-// The host sides with a traffic entry: every one, or container `of`'s.
+// The host sides with an entry in bc_links: every one, or container `of`'s.
 Result<std::vector<int>> counted_devices(const std::string& pin_dir, std::optional<Ctid> of) {
-    auto traffic = BC_TRY(pinned(pin_dir, "bc_traffic"));
-    std::vector<bc_traffic> v(static_cast<size_t>(BC_TRY(possible_cpus())));
+    auto links = BC_TRY(pinned(pin_dir, "bc_links"));
     std::vector<int> out;
-    __u64 k = 0, next = 0;
-    for (bool first = true; ::bpf_map_get_next_key(traffic.get(), first ? nullptr : &k, &next) == 0; first = false) {
+    __u32 k = 0, next = 0;
+    bc_link v{};
+    for (bool first = true; ::bpf_map_get_next_key(links.get(), first ? nullptr : &k, &next) == 0; first = false) {
         k = next;
-        if (k >= BC_TRAFFIC_PAST) continue;
-        if (of && (::bpf_map_lookup_elem(traffic.get(), &k, v.data()) < 0 || v[0].ctid != *of)) continue;
+        if (of && (::bpf_map_lookup_elem(links.get(), &k, &v) < 0 || v.ctid != *of)) continue;
         out.push_back(static_cast<int>(k));
     }
     return out;
@@ -145,17 +138,18 @@ void detach_programs(const std::string& pin_dir, int ifindex) {
 }
 
 Result<> attach_boundary(const std::string& pin_dir, int ifindex, Ctid id, Boundary kind) {
-    auto traffic = BC_TRY(pinned(pin_dir, "bc_traffic"));
-    const int ncpu = BC_TRY(possible_cpus());
-    std::vector<bc_traffic> zero(static_cast<size_t>(ncpu));
-    for (auto& v : zero) v.ctid = id;
-    __u64 key = static_cast<__u64>(ifindex);
-    // The entry first (a fresh device's index may be a deleted one's: start from zero), then
-    // the programs: the first packet finds it.
-    if (::bpf_map_update_elem(traffic.get(), &key, zero.data(), BPF_ANY) < 0)
+    auto slots = BC_TRY(pinned(pin_dir, "bc_slots"));
+    auto links = BC_TRY(pinned(pin_dir, "bc_links"));
+    bc_link link{id, 0};
+    if (::bpf_map_lookup_elem(slots.get(), &id, &link.slot) < 0)
+        return fail_sys(fmt::format("looking up the counters of container {} (is it registered?)", id));
+    // The link's entry first (a fresh device's index may be a deleted one's), then the
+    // programs: the first packet finds it.
+    __u32 key = static_cast<__u32>(ifindex);
+    if (::bpf_map_update_elem(links.get(), &key, &link, BPF_ANY) < 0)
         return fail_sys(fmt::format("counting the traffic of interface {}", ifindex));
     if (auto r = attach_programs(pin_dir, ifindex, kind); !r) {
-        ::bpf_map_delete_elem(traffic.get(), &key);
+        ::bpf_map_delete_elem(links.get(), &key);
         return std::unexpected(r.error().wrap(fmt::format("the boundary programs of interface {}", ifindex)));
     }
     return {};
@@ -163,32 +157,11 @@ Result<> attach_boundary(const std::string& pin_dir, int ifindex, Ctid id, Bound
 
 Result<> retire_boundary(const std::string& pin_dir, int ifindex) {
     unpin_links(pin_dir, ifindex);  // detached already, with the device
-    auto traffic = BC_TRY(pinned(pin_dir, "bc_traffic"));
-    const int ncpu = BC_TRY(possible_cpus());
-    std::vector<bc_traffic> dev(static_cast<size_t>(ncpu)), past(static_cast<size_t>(ncpu));
-    __u64 key = static_cast<__u64>(ifindex);
-    if (::bpf_map_lookup_elem(traffic.get(), &key, dev.data()) < 0) {
-        if (errno == ENOENT) return {};
-        return fail_sys(fmt::format("reading the traffic of interface {}", ifindex));
-    }
-    __u64 past_key = BC_TRAFFIC_PAST | dev[0].ctid;
-    if (::bpf_map_lookup_elem(traffic.get(), &past_key, past.data()) == 0) {
-        // Per CPU as they were counted; nothing counts into either entry any more (the
-        // device is gone, and only userspace writes the past entry, under the container's
-        // lock).
-        for (int i = 0; i < ncpu; ++i) {
-            past[i].bytes_in += dev[i].bytes_in;
-            past[i].packets_in += dev[i].packets_in;
-            past[i].bytes_out += dev[i].bytes_out;
-            past[i].packets_out += dev[i].packets_out;
-        }
-        if (::bpf_map_update_elem(traffic.get(), &past_key, past.data(), BPF_EXIST) < 0 && errno != ENOENT)
-            return fail_sys(fmt::format("keeping the traffic of interface {}", ifindex));
-    } else if (errno != ENOENT) {
-        return fail_sys(fmt::format("reading the past traffic of container {}", dev[0].ctid));
-    }
-    if (::bpf_map_delete_elem(traffic.get(), &key) < 0 && errno != ENOENT)
-        return fail_sys(fmt::format("removing the traffic entry of interface {}", ifindex));
+    auto links = BC_TRY(pinned(pin_dir, "bc_links"));
+    // What it carried stays in its container's entry of bc_traffic.
+    __u32 key = static_cast<__u32>(ifindex);
+    if (::bpf_map_delete_elem(links.get(), &key) < 0 && errno != ENOENT)
+        return fail_sys(fmt::format("removing the entry of interface {}", ifindex));
     return {};
 }
 

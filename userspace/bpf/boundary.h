@@ -3,9 +3,10 @@
 // link, guard the source addresses of what the container sends.
 //
 // The programs are loaded once with the accounting and pinned (prog_net_*), and attached to
-// each host side as tcx links (Linux 6.6+) or classic tc filters. A device's traffic entry
-// is made when the programs are attached to it, and folded into the container's total of
-// past devices once the device is deleted.
+// each host side as tcx links (Linux 6.6+) or classic tc filters. A host side counts for its
+// container through its entry in bc_links (interface index -> the container's slot), made
+// when the programs are attached and removed once the device is deleted; what it carried
+// stays in the container's entry of bc_traffic.
 #pragma once
 
 #include <string>
@@ -20,17 +21,16 @@ namespace bc::bpf {
 // Which ingress program a host side gets.
 enum class Boundary { routed, bridged };
 
-// Counts the host side `ifindex` for container `id` from now on (an entry starting from
-// zero) and attaches the programs to its tc ingress and egress. Nothing is left attached
-// or counted if it fails.
+// Counts the host side `ifindex` for container `id` (registered) from now on and attaches
+// the programs to its tc ingress and egress. Nothing is left attached or counted if it
+// fails.
 Result<> attach_boundary(const std::string& pin_dir, int ifindex, Ctid id, Boundary kind);
-// The programs alone, attached to or taken off a host side (its counting entry untouched):
+// The programs alone, attached to or taken off a host side (its bc_links entry untouched):
 // tcx links pinned as link_net_<ifindex>_in and _out where the kernel has tcx (6.6+), classic
 // tc filters (clsact, handle 1, priority 1) before. For attach_boundary() and for benchmarks.
 Result<> attach_programs(const std::string& pin_dir, int ifindex, Boundary kind);
 void detach_programs(const std::string& pin_dir, int ifindex);
-// After the host side `ifindex` was deleted: its counts go to its container's past
-// devices (when the container is still registered), and its entry away.
+// After the host side `ifindex` was deleted: its entry (and link pins) away.
 Result<> retire_boundary(const std::string& pin_dir, int ifindex);
 // Every host side of container `id` still counted, once all of them are gone (a link the
 // kernel deleted with the container's network namespace, before beanctl could): retired.

@@ -82,7 +82,7 @@ Result<> drop_guard_entries(const Settings& s, int ifindex) {
 // traffic goes to the container's past devices, and the guard forgets it.
 Result<> delete_host_side(const Settings& s, Rtnl& host, int ifindex) {
     BC_TRYV(host.del_link(ifindex));
-    if (fs::exists(s.bpf_dir + "/bc_traffic")) BC_TRYV(bpf::retire_boundary(s.bpf_dir, ifindex));
+    if (fs::exists(s.bpf_dir + "/bc_links")) BC_TRYV(bpf::retire_boundary(s.bpf_dir, ifindex));
     return drop_guard_entries(s, ifindex);
 }
 
@@ -300,7 +300,7 @@ Result<> teardown(const Settings& s, Ctid id, const std::vector<NetIf>& netifs) 
         for (const auto& n : *names)
             if (n.starts_with(prefix)) sides.push_back(NetIf{"", "", n, "", ""});
     BC_TRYV(del_netifs(s, sides));
-    if (fs::exists(s.bpf_dir + "/bc_traffic")) BC_TRYV(bpf::retire_container(s.bpf_dir, id));
+    if (fs::exists(s.bpf_dir + "/bc_links")) BC_TRYV(bpf::retire_container(s.bpf_dir, id));
     return {};
 }
 

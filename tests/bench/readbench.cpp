@@ -3,18 +3,28 @@
 //   bpf       what `beanctl ubc` does: one collection (the collecting iterator copies the
 //             memory and pids controllers' counters and the traffic into each record, in
 //             the kernel), then bc_counters read through this process's mapping of it;
-//   cgroupfs  the same controller values read from the cgroupfs files of each container
-//             (memory usage, peak, limit, failcnt, kmem's four, pids' four), as a reader
-//             without BPF would.
+//   files     every value that collection gives, read from the files a reader without BPF
+//             would read: the container's cgroupfs files (memory, swap, kmem, the memory
+//             statistics' shmem and kernel, OOM kills, pids, CPU time) and, for each of its
+//             processes, procfs (VmData, VmStk and VmLck from status, the descriptors in
+//             fd/), with the container's unix and netlink sockets (net/protocols of one of
+//             its processes) and its terminals (dev/pts below its root). One open, read and
+//             close per file into a buffer; nothing but the numbers is kept;
+//   controllers  the narrower set read_cgroup_counters() returns (usage, peak, limit and
+//             failcnt of memory, kmem and pids: the values the kernel's controllers keep
+//             exactly), as the tests compare with.
 // The containers are cgroups under a private prefix, registered in a private pin directory;
 // both are removed at the end, also on failure. They are empty, unless `tasks` is given:
 // then each holds one sleeping process in a network and a mount namespace of its own, as a
 // container's init, so that the collection also does what it does for a running container
 // (the namespace's sockets counted through the process, the terminals of the devpts
-// instance below its root). Its root is a tmpfs with proc, sysfs, a tmpfs on /dev and a
-// devpts instance on /dev/pts, mounted in that order, as a container's start does. Rounds alternate the order of
-// the two methods; the medians and the median of the per-round ratios are printed.
+// instance below its root, the process's memory and descriptors). Its root is a tmpfs with
+// proc, sysfs, a tmpfs on /dev and a devpts instance on /dev/pts, mounted in that order, as
+// a container's start does. Rounds rotate the order of the three methods; the medians and
+// the medians of the per-round ratios are printed.
 // Needs root and the build's BPF programs.
+#include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sched.h>
 #include <sys/mount.h>
@@ -26,12 +36,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fmt/format.h>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "../common/testutil.h"
@@ -64,6 +76,106 @@ bool sleeper_root(const std::string& dir) {
 [[noreturn]] void die(const std::string& msg) {
     std::fprintf(stderr, "readbench: %s\n", msg.c_str());
     std::exit(1);
+}
+
+// The reader without BPF, as lean as such a reader can be: one open, read and close per
+// file into one buffer, numbers parsed in place. sum keeps every value read (so that none
+// of the reading can be skipped), files counts the files read.
+struct FileReader {
+    char buf[16384];
+    std::uint64_t sum = 0, files = 0;
+
+    std::string_view read(const std::string& path) {
+        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return {};
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        ::close(fd);
+        ++files;
+        return n > 0 ? std::string_view(buf, static_cast<size_t>(n)) : std::string_view{};
+    }
+    static std::uint64_t parse(std::string_view t) {
+        std::uint64_t v = 0;
+        while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
+        std::from_chars(t.data(), t.data() + t.size(), v);
+        return v;
+    }
+    void number(const std::string& path) { sum += parse(read(path)); }
+    // The values of these keys at line starts ("key value" or "Key:\tvalue").
+    void keys(const std::string& path, std::initializer_list<std::string_view> want) {
+        std::string_view t = read(path);
+        for (size_t at = 0; at < t.size();) {
+            size_t end = t.find('\n', at);
+            std::string_view line = t.substr(at, end == std::string_view::npos ? std::string_view::npos : end - at);
+            for (auto k : want)
+                if (line.size() > k.size() && line.substr(0, k.size()) == k && (line[k.size()] == ' ' || line[k.size()] == ':'))
+                    sum += parse(line.substr(k.size() + 1 + (line[k.size()] == ':')));
+            if (end == std::string_view::npos) break;
+            at = end + 1;
+        }
+    }
+    // Entries of a directory, less . and ..
+    std::uint64_t entries(const std::string& path) {
+        DIR* d = ::opendir(path.c_str());
+        std::uint64_t n = 0;
+        if (!d) return 0;
+        ++files;
+        while (dirent* e = ::readdir(d))
+            if (e->d_name[0] != '.') ++n;
+        ::closedir(d);
+        sum += n;
+        return n;
+    }
+    // The "sockets" column of these protocols in /proc/PID/net/protocols.
+    void protocols(const std::string& path) {
+        std::string_view t = read(path);
+        for (std::string_view name : {"UNIX ", "UNIX-STREAM ", "NETLINK "})
+            for (size_t at = t.find(name); at != std::string_view::npos; at = t.find(name, at + 1))
+                if (at == 0 || t[at - 1] == '\n') {
+                    std::string_view rest = t.substr(at + name.size());
+                    while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+                    rest = rest.substr(rest.find(' ') == std::string_view::npos ? rest.size() : rest.find(' '));
+                    sum += parse(rest);  // the column after the size
+                }
+    }
+};
+
+// Every value the collection gives for one container, from files (see the top).
+void read_everything(FileReader& r, const bc::cgroup::CtGroup& cg, bool with_tasks) {
+    const std::string mem = cg.node_of("memory"), pids = cg.node_of("pids"), v2 = cg.v2_path();
+    if (mem != v2) {
+        for (const char* f : {"usage_in_bytes", "max_usage_in_bytes", "limit_in_bytes", "failcnt", "memsw.usage_in_bytes",
+                              "memsw.max_usage_in_bytes", "memsw.limit_in_bytes", "memsw.failcnt", "kmem.usage_in_bytes",
+                              "kmem.max_usage_in_bytes", "kmem.limit_in_bytes", "kmem.failcnt"})
+            r.number(fmt::format("{}/memory.{}", mem, f));
+        r.keys(mem + "/memory.stat", {"shmem"});
+        r.keys(mem + "/memory.oom_control", {"oom_kill"});
+    } else {
+        for (const char* f : {"memory.current", "memory.peak", "memory.max", "memory.swap.current", "memory.swap.peak",
+                              "memory.swap.max"})
+            r.number(fmt::format("{}/{}", mem, f));
+        r.keys(mem + "/memory.events", {"max", "oom_kill"});
+        r.keys(mem + "/memory.swap.events", {"max"});
+        r.keys(mem + "/memory.stat", {"shmem", "kernel"});
+    }
+    for (const char* f : {"pids.current", "pids.peak", "pids.max"}) r.number(fmt::format("{}/{}", pids, f));
+    r.keys(pids + "/pids.events", {"max"});
+    r.keys(v2 + "/cpu.stat", {"usage_usec"});
+    if (!with_tasks) return;
+    std::string procs(r.read(v2 + "/cgroup.procs"));
+    bool first = true;
+    for (size_t at = 0; at < procs.size();) {
+        size_t end = procs.find('\n', at);
+        const std::string pid = procs.substr(at, end - at);
+        at = end == std::string::npos ? procs.size() : end + 1;
+        if (pid.empty()) continue;
+        r.keys("/proc/" + pid + "/status", {"VmData", "VmStk", "VmLck"});
+        r.entries("/proc/" + pid + "/fd");
+        if (first) {  // the container's namespaces, through its first process
+            r.protocols("/proc/" + pid + "/net/protocols");
+            r.entries("/proc/" + pid + "/root/dev/pts");
+            first = false;
+        }
+    }
 }
 }  // namespace
 
@@ -143,6 +255,12 @@ int main(int argc, char** argv) {
             if (!(c.flags & BC_CT_MEMORY) || !(c.flags & BC_CT_TRAFFIC))
                 die(fmt::format("container {}: memory or traffic not collected", id));
     };
+    FileReader reader;
+    auto all_files_read = [&] {
+        reader.files = 0;
+        for (const auto& cg : cts) read_everything(reader, cg, with_tasks);
+        if (reader.files < n * 15) die(fmt::format("read {} files only", reader.files));
+    };
     auto files_read = [&] {
         size_t values = 0;
         for (const auto& cg : cts) {
@@ -159,36 +277,43 @@ int main(int argc, char** argv) {
     };
     for (int i = 0; i < 3; ++i) {  // warm-up: dentries, page cache, map pages
         bpf_read();
+        all_files_read();
         files_read();
     }
-    std::vector<double> b, f, ratio, parts[2];
+    std::vector<double> b, a, f, ratio_all, ratio, parts[2];
     for (unsigned r = 0; r < rounds; ++r) {
-        double tb, tf;
-        if (r % 2) {
-            tf = time_us(files_read);
-            tb = time_us(bpf_read);
-        } else {
-            tb = time_us(bpf_read);
-            tf = time_us(files_read);
+        double t[3] = {};
+        for (unsigned k = 0; k < 3; ++k) {  // rotating order
+            switch ((r + k) % 3) {
+            case 0: t[0] = time_us(bpf_read); break;
+            case 1: t[1] = time_us(all_files_read); break;
+            default: t[2] = time_us(files_read); break;
+            }
         }
-        b.push_back(tb);
-        f.push_back(tf);
-        ratio.push_back(tf / tb);
+        b.push_back(t[0]);
+        a.push_back(t[1]);
+        f.push_back(t[2]);
+        ratio_all.push_back(t[1] / t[0]);
+        ratio.push_back(t[2] / t[0]);
         // The bpf read's parts, for the record.
         parts[0].push_back(time_us([&] { (void)acct->collect(options.mem_cgroup); }));
         parts[1].push_back(time_us([&] { (void)acct->read_all(); }));
     }
+    auto row = [](const char* what, const std::vector<double>& v) {
+        std::printf("  %-36s median %9.1f us  [%.1f .. %.1f]\n", what, median(v), *std::min_element(v.begin(), v.end()),
+                    *std::max_element(v.begin(), v.end()));
+    };
     std::printf("readbench: %u containers%s, %u rounds, %s cgroups, load %s", n,
                 with_tasks ? " (a process in its own namespaces each)" : " (empty)", rounds,
                 layout->mode == bc::cgroup::Mode::unified ? "cgroup2" : "hybrid",
                 bctest::slurp("/proc/loadavg").c_str());
-    std::printf("  bpf (collect + counters)            median %9.1f us  [%.1f .. %.1f]\n", median(b),
-                *std::min_element(b.begin(), b.end()), *std::max_element(b.begin(), b.end()));
+    row("bpf (collect + counters)", b);
     std::printf("    of which: collect %.1f us, counters (mapped) %.1f us (medians, timed apart)\n", median(parts[0]),
                 median(parts[1]));
-    std::printf("  cgroupfs files                      median %9.1f us  [%.1f .. %.1f]\n", median(f),
-                *std::min_element(f.begin(), f.end()), *std::max_element(f.begin(), f.end()));
-    std::printf("  cgroupfs / bpf, per round           median %9.1fx\n", median(ratio));
+    row(fmt::format("files, every value ({} files)", reader.files).c_str(), a);
+    row("cgroupfs, controller counters only", f);
+    std::printf("  files / bpf, per round              median %9.1fx\n", median(ratio_all));
+    std::printf("  controller counters / bpf, per round median %8.1fx\n", median(ratio));
     // Here, while the containers' objects live (exit() and the signals clean up through the
     // same function before any of them is destroyed).
     cleanup();

@@ -14,7 +14,7 @@
 /* Version of the pinned map layout under /sys/fs/bpf/beancounter/. Bump on any change to the
  * structs or map sizes below; readers refuse pins of another version instead of misreading
  * them. */
-#define BC_ABI_VERSION 10
+#define BC_ABI_VERSION 11
 
 enum bc_unit {
 	BC_UNIT_NONE = 0,
@@ -101,6 +101,12 @@ struct bc_ct_counters {
 	 * over CPUs by the last collection; valid with BC_CT_TRAFFIC. Raised, never lowered,
 	 * so that two collections at once cannot make it go back. */
 	__u64 bytes_in, packets_in, bytes_out, packets_out;
+	/* File locks (bpf/lock.bpf.c): the entries in use of the container's set of locked
+	 * inodes (bc_lock_inodes), and the lock requests its tasks made; the collection counts
+	 * the locks of those inodes only, and forgets an inode with none left only if no
+	 * request came meanwhile. */
+	__u32 lock_inodes;
+	__u32 lock_events;
 	struct bc_counter res[BC_RES_COUNT];
 };
 
@@ -115,6 +121,8 @@ struct bc_ct_counters {
 #define BC_CT_SHMEM 128u  /* shmpages was collected from the memory cgroup's statistics */
 #define BC_CT_PTY 256u    /* numpty was collected from the container's devpts instance */
 #define BC_CT_TRAFFIC 512u /* bytes_in .. packets_out were summed from bc_traffic */
+#define BC_CT_FLOCK 1024u  /* numflock was counted from the container's locked inodes */
+#define BC_CT_FLOCK_FULL 2048u /* an inode found the container's set full: numflock may be low */
 
 /* Value of the per-CPU array "bc_traffic", indexed by the container's slot (as
  * bc_counters): what crossed any of the container's boundary links (bpf/net.bpf.c) in this
@@ -127,6 +135,14 @@ struct bc_traffic {
 	__u64 packets_in;
 	__u64 bytes_out;
 	__u64 packets_out;
+};
+
+/* Value of the pinned array "bc_lock_inodes", indexed by the container's slot: the inodes
+ * (kernel addresses; 0: a free entry) on which the container's tasks took a file lock
+ * (bpf/lock.bpf.c), until the collection finds no lock left on one. */
+#define BC_LOCK_INODES 32
+struct bc_lock_set {
+	__u64 inode[BC_LOCK_INODES];
 };
 
 /* Value of the pinned hash "bc_links", keyed by the host side's interface index (a __u32):
@@ -168,7 +184,7 @@ struct bc_net_addr_key {
 static_assert(sizeof(struct bc_net_addr_key) == 24, "bc_net_addr_key ABI");
 static_assert(sizeof(struct bc_dev_key) == 24, "bc_dev_key ABI");
 static_assert(sizeof(struct bc_counter) == 40, "bc_counter ABI");
-static_assert(sizeof(struct bc_ct_counters) == 88 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
+static_assert(sizeof(struct bc_ct_counters) == 96 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
 static_assert(sizeof(struct bc_meta) == 24, "bc_meta ABI");
 static_assert(sizeof(struct bc_traffic) == 32, "bc_traffic ABI");
 static_assert(sizeof(struct bc_link) == 8, "bc_link ABI");
@@ -176,7 +192,7 @@ static_assert(sizeof(struct bc_link) == 8, "bc_link ABI");
 _Static_assert(sizeof(struct bc_net_addr_key) == 24, "bc_net_addr_key ABI");
 _Static_assert(sizeof(struct bc_dev_key) == 24, "bc_dev_key ABI");
 _Static_assert(sizeof(struct bc_counter) == 40, "bc_counter ABI");
-_Static_assert(sizeof(struct bc_ct_counters) == 88 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
+_Static_assert(sizeof(struct bc_ct_counters) == 96 + 40 * BC_RES_COUNT, "bc_ct_counters ABI");
 _Static_assert(sizeof(struct bc_meta) == 24, "bc_meta ABI");
 _Static_assert(sizeof(struct bc_traffic) == 32, "bc_traffic ABI");
 _Static_assert(sizeof(struct bc_link) == 8, "bc_link ABI");

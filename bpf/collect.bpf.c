@@ -21,6 +21,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "maps.bpf.h"
+#include "task_ct.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -945,6 +946,138 @@ static __always_inline void collect_traffic(__u32 slot, struct bc_ct_counters *c
 	c->flags |= BC_CT_TRAFFIC;
 }
 
+/* numflock: the locks on the inodes the container's tasks locked (bpf/lock.bpf.c), counted
+ * from each inode's lists of flock and POSIX locks (struct file_lock_context; a lock is in
+ * exactly one of them) at this collection. A lock counts for the container when its owner
+ * (flc_pid, the locking process) was charged to it (bc_task_ct), or when its owner is not
+ * known there (a process that has exited while its lock stays with a file still open, or
+ * one recorded in task storage); a lock of a process charged to another container is that
+ * container's. */
+#define BC_LOCKS_MAX 256 /* locks looked at per list */
+
+struct file_lock___old {
+	struct list_head fl_list;
+	unsigned int fl_pid;
+} __attribute__((preserve_access_index));
+
+struct lock_walk {
+	__u64 head, pos;
+	__u32 off_list, off_pid; /* of the list node and the pid in a lock */
+	__u32 ct;
+	__u32 all, mine;
+};
+
+static long count_lock(__u32 i, struct lock_walk *w)
+{
+	__u64 pos = w->pos;
+	__u32 pid = 0, *owner;
+
+	if (!pos || pos == w->head)
+		return 1;
+	if (bpf_probe_read_kernel(&pid, sizeof(pid), (void *)(pos - w->off_list + w->off_pid)))
+		return 1;
+	w->all++;
+	owner = bpf_map_lookup_elem(&bc_task_ct, &pid);
+	if (!owner || *owner == w->ct)
+		w->mine++;
+	if (bpf_probe_read_kernel(&w->pos, sizeof(w->pos), (void *)pos))
+		return 1;
+	return 0;
+}
+
+/* The container's locks on one inode, added to w->mine; false if the inode has no lock. */
+static __always_inline bool count_inode_locks(struct inode *inode, struct lock_walk *w)
+{
+	struct file_lock_context *ctx = BPF_CORE_READ(inode, i_flctx);
+	__u32 before = w->all;
+
+	if (!ctx)
+		return false;
+	if (bpf_core_type_exists(struct file_lock_core)) {
+		w->off_list = bpf_core_field_offset(struct file_lock_core, flc_list);
+		w->off_pid = bpf_core_field_offset(struct file_lock_core, flc_pid);
+	} else {
+		w->off_list = bpf_core_field_offset(struct file_lock___old, fl_list);
+		w->off_pid = bpf_core_field_offset(struct file_lock___old, fl_pid);
+	}
+	w->head = (__u64)&ctx->flc_flock;
+	w->pos = (__u64)BPF_CORE_READ(ctx, flc_flock.next);
+	bpf_loop(BC_LOCKS_MAX, count_lock, w, 0);
+	w->head = (__u64)&ctx->flc_posix;
+	w->pos = (__u64)BPF_CORE_READ(ctx, flc_posix.next);
+	bpf_loop(BC_LOCKS_MAX, count_lock, w, 0);
+	return w->all != before;
+}
+
+struct lock_set_walk {
+	struct bc_lock_set *set;
+	struct bc_ct_counters *c;
+	__u32 events; /* c->lock_events before the walk */
+	struct lock_walk w;
+};
+
+struct dup_check {
+	__u64 *set;
+	__u32 at;
+	__u64 inode;
+	bool dup;
+};
+
+static long is_dup(__u32 k, struct dup_check *d)
+{
+	if (k >= d->at || k >= BC_LOCK_INODES)
+		return 1;
+	if (d->set[k] == d->inode) {
+		d->dup = true;
+		return 1;
+	}
+	return 0;
+}
+
+/* Frees entry i of the set (if it still holds inode). */
+static __always_inline void forget_inode(struct lock_set_walk *l, __u32 i, __u64 inode)
+{
+	if (i < BC_LOCK_INODES && __sync_val_compare_and_swap(&l->set->inode[i], inode, 0) == inode)
+		__sync_fetch_and_add(&l->c->lock_inodes, -1);
+}
+
+static long count_set_entry(__u32 i, struct lock_set_walk *l)
+{
+	struct dup_check d = {.set = l->set->inode, .at = i};
+	__u64 inode;
+
+	if (i >= BC_LOCK_INODES)
+		return 1;
+	inode = l->set->inode[i];
+	if (!inode)
+		return 0;
+	d.inode = inode;
+	bpf_loop(BC_LOCK_INODES, is_dup, &d, 0);
+	if (d.dup) {
+		forget_inode(l, i, inode); /* counted at its first entry */
+		return 0;
+	}
+	if (!count_inode_locks((struct inode *)inode, &l->w) &&
+	    __sync_fetch_and_add(&l->c->lock_events, 0) == l->events)
+		forget_inode(l, i, inode); /* no lock left, and no request since the walk began */
+	return 0;
+}
+
+static __always_inline void collect_flocks(__u32 ct, __u32 slot, struct bc_ct_counters *c)
+{
+	struct lock_set_walk l = {.c = c, .w = {.ct = ct}};
+
+	if (c->lock_inodes) {
+		l.events = __sync_fetch_and_add(&c->lock_events, 0);
+		l.set = bpf_map_lookup_elem(&bc_lock_inodes, &slot);
+		if (!l.set)
+			return;
+		bpf_loop(BC_LOCK_INODES, count_set_entry, &l, 0);
+	}
+	bc_set_held(&c->res[BC_RES_numflock], l.w.mine, 0, 0);
+	c->flags |= BC_CT_FLOCK;
+}
+
 /* The counters the kernel's controllers keep for a container, from its node in the memory
  * hierarchy (cg, at the containers' level; a probe-read pointer will do) and the css_set of
  * the node's first task (cset_of_tasks, found once by the caller). A controller the node
@@ -1006,6 +1139,7 @@ static __always_inline struct bc_ct_counters *collect_node(struct bpf_iter_meta 
 	cset = cset_of_tasks(cg);
 	collect_controllers(cg, cset, c);
 	collect_traffic(slot, c);
+	collect_flocks(ct, slot, c);
 	if (!w || !w->ns_done)
 		collect_ns(ct_task_of(cset, c->netns_ino), c);
 	if (w)
@@ -1070,6 +1204,8 @@ static __always_inline bool is_counted(const struct bc_ct_counters *c, int id)
 		return c->flags & BC_CT_SHMEM;
 	case BC_RES_numpty:
 		return c->flags & BC_CT_PTY;
+	case BC_RES_numflock:
+		return c->flags & BC_CT_FLOCK;
 	case BC_RES_privvmpages:
 	case BC_RES_lockedpages:
 	case BC_RES_numfile:
@@ -1135,7 +1271,7 @@ int bc_ubc(struct bpf_iter__task *ctx)
 	struct bc_ct_counters *c;
 	struct cgroup *node;
 	__u64 reader_cg;
-	__u32 *reader, ct;
+	__u32 *reader, ct, slot;
 	bool begins;
 
 	walk_step(ctx->meta, &begins);
@@ -1156,10 +1292,11 @@ int bc_ubc(struct bpf_iter__task *ctx)
 	if (reader && *reader != ct)
 		return 0;
 	node = ct_node_of(t);
-	c = node && ctid_of(node) == ct ? bc_counters_of(ct) : 0;
+	c = node && ctid_of(node) == ct ? bc_counters_at(ct, &slot) : 0;
 	if (!c)
 		return 0;
 	collect_controllers(node, cset_of_tasks(node), c);
+	collect_flocks(ct, slot, c);
 	collect_ns(t, c);
 #ifdef BC_WITH_TASKS
 	take_tasks_of_ct(t, c);

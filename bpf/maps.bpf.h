@@ -98,6 +98,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bc_traffic SEC(".maps");
 
+/* Slot -> the inodes on which the container's tasks took file locks (struct bc_lock_set):
+ * bpf/lock.bpf.c adds them, the collection counts their locks and removes those with none
+ * left (bpf/collect.bpf.c). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BC_MAX_CTS);
+	__type(key, __u32);
+	__type(value, struct bc_lock_set);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bc_lock_inodes SEC(".maps");
+
 /* Host side's interface index -> the container and slot it counts for (struct bc_link). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

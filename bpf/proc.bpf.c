@@ -23,19 +23,12 @@
 #include <bpf/bpf_tracing.h>
 
 #include "maps.bpf.h"
+#include "task_ct.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
 #define BC_EEXIST 17 /* errno values are not in vmlinux.h */
 
-/* pid -> the container the task was charged to (the cheap record). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BC_MAX_TASKS);
-	__type(key, __u32);
-	__type(value, __u32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} bc_task_ct SEC(".maps");
 
 /* The same record for the tasks that found bc_task_ct full. */
 struct {

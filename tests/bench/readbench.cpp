@@ -8,7 +8,8 @@
 //             statistics' shmem and kernel, OOM kills, pids, CPU time) and, for each of its
 //             processes, procfs (VmData, VmStk and VmLck from status, the descriptors in
 //             fd/), with the container's unix and netlink sockets (net/protocols of one of
-//             its processes) and its terminals (dev/pts below its root). One open, read and
+//             its processes), its terminals (dev/pts below its root), and the host's
+//             /proc/locks once for all (numflock). One open, read and
 //             close per file into a buffer; nothing but the numbers is kept;
 //   controllers  the narrower set read_cgroup_counters() returns (usage, peak, limit and
 //             failcnt of memory, kmem and pids: the values the kernel's controllers keep
@@ -259,6 +260,7 @@ int main(int argc, char** argv) {
     auto all_files_read = [&] {
         reader.files = 0;
         for (const auto& cg : cts) read_everything(reader, cg, with_tasks);
+        (void)reader.read("/proc/locks");  // numflock: one file for all containers
         if (reader.files < n * 15) die(fmt::format("read {} files only", reader.files));
     };
     auto files_read = [&] {

@@ -65,13 +65,16 @@ TEST(UbcFormat, OnlyCountedOrCollectedResourcesAreShownAsHeld) {
     c.res[BC_RES_numproc] = {5, 9, 64, 64, 2};
     c.res[BC_RES_physpages] = {100, 200, BC_UNLIMITED, BC_UNLIMITED, 0};
     c.res[BC_RES_kmemsize] = {4096, 8192, BC_UNLIMITED, BC_UNLIMITED, 0};
-    c.res[BC_RES_numflock] = {99, 99, 50, 60, 0};  // not counted by this build
+    c.res[BC_RES_numflock] = {99, 99, 50, 60, 0};  // not counted: no BC_CT_FLOCK
+    c.res[BC_RES_dcachesize] = {1, 1, 70, 80, 0};  // not counted by this build at all
     auto b = acct::from_record(101, &c);
     EXPECT_TRUE(b.res[BC_RES_numproc].counted);
     EXPECT_EQ(b.res[BC_RES_numproc].c.limit, 64u);
     EXPECT_FALSE(b.res[BC_RES_physpages].counted) << "memory not collected: not shown as held";
     EXPECT_FALSE(b.res[BC_RES_numflock].counted);
     EXPECT_EQ(b.res[BC_RES_numflock].c.barrier, 50u) << "limits in force are shown even where nothing is counted";
+    EXPECT_FALSE(b.res[BC_RES_dcachesize].counted);
+    EXPECT_EQ(b.res[BC_RES_dcachesize].c.limit, 80u);
     c.flags = BC_CT_MEMORY;
     b = acct::from_record(101, &c);
     EXPECT_TRUE(b.res[BC_RES_physpages].counted);
@@ -79,6 +82,9 @@ TEST(UbcFormat, OnlyCountedOrCollectedResourcesAreShownAsHeld) {
     EXPECT_FALSE(b.res[BC_RES_kmemsize].counted) << "kmemsize needs its own flag (v1 only)";
     c.flags |= BC_CT_KMEM;
     EXPECT_TRUE(acct::from_record(101, &c).res[BC_RES_kmemsize].counted);
+    c.flags |= BC_CT_FLOCK;
+    EXPECT_TRUE(acct::from_record(101, &c).res[BC_RES_numflock].counted);
+    EXPECT_FALSE(acct::from_record(101, &c).res[BC_RES_dcachesize].counted);
 }
 
 TEST(UbcFormat, ParserRejectsShiftedColumns) {

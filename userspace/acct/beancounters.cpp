@@ -19,6 +19,7 @@ bool is_counted(const bc_ct_counters& c, bc_resource_id id) {
     case BC_RES_kmemsize: return c.flags & BC_CT_KMEM;
     case BC_RES_shmpages: return c.flags & BC_CT_SHMEM;
     case BC_RES_numpty: return c.flags & BC_CT_PTY;
+    case BC_RES_numflock: return c.flags & BC_CT_FLOCK;
     case BC_RES_privvmpages:
     case BC_RES_lockedpages:
     case BC_RES_numfile:

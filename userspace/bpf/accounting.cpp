@@ -29,6 +29,7 @@
 #include "dev.skel.h"
 #include "flush.skel.h"
 #include "flush_css.skel.h"
+#include "lock.skel.h"
 #include "net.skel.h"
 #include "proc.skel.h"
 #include "sock.skel.h"
@@ -78,18 +79,20 @@ void configure(proc_bpf* s, const LoadOptions& o, int& err) {
 void configure(sock_bpf* s, const LoadOptions& o, int&) { s->rodata->ct_level = o.ct_level; }
 void configure(net_bpf*, const LoadOptions&, int&) {}
 void configure(dev_bpf* s, const LoadOptions& o, int&) { s->rodata->ct_level = o.ct_level; }
+void configure(lock_bpf*, const LoadOptions&, int&) {}
 template <class Collect>
-void configure_collect(Collect* s, const LoadOptions& o) {
+void configure_collect(Collect* s, const LoadOptions& o, int& err) {
+    err = bpf_map__set_max_entries(s->maps.bc_task_ct, o.max_tasks);
     s->rodata->ct_level = o.ct_level;
     s->rodata->mem_v1 = o.mem_v1;
     s->rodata->pids_v1 = o.pids_v1;
     s->rodata->page_size = static_cast<__u64>(::sysconf(_SC_PAGESIZE));
     s->rodata->nr_cpus = static_cast<__u32>(std::max(libbpf_num_possible_cpus(), 1));
 }
-void configure(collect_bpf* s, const LoadOptions& o, int&) { configure_collect(s, o); }
+void configure(collect_bpf* s, const LoadOptions& o, int& err) { configure_collect(s, o, err); }
 void configure(flush_bpf*, const LoadOptions&, int&) {}
 void configure(flush_css_bpf*, const LoadOptions&, int&) {}
-void configure(collect_tasks_bpf* s, const LoadOptions& o, int&) { configure_collect(s, o); }
+void configure(collect_tasks_bpf* s, const LoadOptions& o, int& err) { configure_collect(s, o, err); }
 
 // The per-task collection needs the kernel's css and css_task iterators (Linux 6.7+).
 bool has_task_iterators() {
@@ -130,6 +133,7 @@ const Domain kDomains[] = {
     BC_DOMAIN(sock, "sock", always),
     BC_DOMAIN(net, "net", always),
     BC_DOMAIN(dev, "dev", always),
+    BC_DOMAIN(lock, "lock", always),
     BC_DOMAIN(collect, "collect", without_task_iterators),
     BC_DOMAIN(collect_tasks, "collect", has_task_iterators),
     BC_DOMAIN(flush, "flush", without_css_rstat_flush),
@@ -173,6 +177,8 @@ constexpr LinkSpec kLinks[] = {
     {"prog_net_from_ct", "net", "bc_net_from_ct", Attach::prog},
     {"prog_net_to_ct", "net", "bc_net_to_ct", Attach::prog},
     {"link_dev", "dev", "bc_dev_check", Attach::cgroup},
+    {"link_lock_posix", "lock", "bc_lock_posix", Attach::tracing},
+    {"link_lock_flock", "lock", "bc_lock_flock", Attach::tracing},
     {"link_flush", "flush", "bc_flush", Attach::flush},
     {"link_flush_mem", "flush", "bc_flush_mem", Attach::flush_mem, without_css_rstat_flush},
     {"link_collect", "collect", "bc_collect", Attach::collect},
@@ -421,6 +427,7 @@ Result<std::optional<Accounting>> Accounting::open(const std::string& pin_dir) {
                                                         [bytes](const bc_ct_counters* q) { ::munmap(const_cast<bc_ct_counters*>(q), bytes); });
     a.slot_count_ = info.max_entries;
     a.traffic_ = BC_TRY(obj_get(pin_dir + "/bc_traffic"));
+    a.lock_inodes_ = BC_TRY(obj_get(pin_dir + "/bc_lock_inodes"));
     // Missing in pins of an older build (until the next load), or while a loader is
     // between its pins.
     auto pinned = [&](const char* name) -> Result<Fd> {
@@ -515,12 +522,15 @@ Result<> Accounting::unload(const std::string& pin_dir, const std::string& lock_
     return {};
 }
 
-Result<> Accounting::zero_traffic(__u32 slot, Ctid id) const {
+Result<> Accounting::reset_slot(__u32 slot, Ctid id) const {
     int ncpu = libbpf_num_possible_cpus();
     if (ncpu <= 0) return fail(Error::sys(-ncpu, "counting the possible CPUs"));
     std::vector<bc_traffic> zero(static_cast<size_t>(ncpu));
     if (::bpf_map_update_elem(traffic_.get(), &slot, zero.data(), BPF_ANY) < 0)
         return fail_sys(fmt::format("resetting the traffic counters of container {}", id));
+    bc_lock_set none{};
+    if (::bpf_map_update_elem(lock_inodes_.get(), &slot, &none, BPF_ANY) < 0)
+        return fail_sys(fmt::format("resetting the locked inodes of container {}", id));
     return {};
 }
 
@@ -565,9 +575,10 @@ Result<> Accounting::register_ct(std::uint64_t cgroup_id, Ctid id, const std::ar
             if (::bpf_map_update_elem(meta_.get(), &key, &m, BPF_EXIST) < 0) return fail_sys("writing bc_meta");
         }
     }
-    // Traffic and counters first, then the slot: the first event in the cgroup must find
-    // them. (The traffic entry counts only once a link leads to it: bpf/boundary.cpp.)
-    BC_TRYV(zero_traffic(slot, id));
+    // The slot's other entries (traffic, locked inodes) and the counters first, then the
+    // slot: the first event in the cgroup must find them. (The traffic entry counts only
+    // once a link leads to it: bpf/boundary.cpp.)
+    BC_TRYV(reset_slot(slot, id));
     if (::bpf_map_update_elem(counters_.get(), &slot, &c, BPF_ANY) < 0)
         return fail_sys(fmt::format("registering container {}", id));
     if (::bpf_map_update_elem(slots_.get(), &id, &slot, BPF_ANY) < 0)
@@ -638,7 +649,7 @@ Result<> Accounting::forget(Ctid id) {
     // The slot first (programs stop finding the record), then the record, then the claim.
     if (::bpf_map_delete_elem(slots_.get(), &key) < 0 && errno != ENOENT)
         return fail_sys(fmt::format("removing the slot of container {}", id));
-    BC_TRYV(zero_traffic(slot, id));
+    BC_TRYV(reset_slot(slot, id));
     bc_ct_counters zero{};
     if (::bpf_map_update_elem(counters_.get(), &slot, &zero, BPF_ANY) < 0)
         return fail_sys(fmt::format("removing the counters of container {}", id));

@@ -94,8 +94,9 @@ public:
 
 private:
     Result<> drop_devices(std::uint64_t cgroup_id, const std::vector<bc_dev_key>& keep);
-    Result<> zero_traffic(__u32 slot, Ctid id) const;
-    Fd cgroups_, counters_, slots_, slot_owner_, meta_, traffic_, devices_;
+    // The slot's entries in bc_traffic and bc_lock_inodes, emptied.
+    Result<> reset_slot(__u32 slot, Ctid id) const;
+    Fd cgroups_, counters_, slots_, slot_owner_, meta_, traffic_, lock_inodes_, devices_;
     std::string lock_dir_;  // the loaders' lock, when loaded by this process (load())
     // bc_counters mapped read-only into this process (BPF_F_MMAPABLE): `slot_count` records.
     std::shared_ptr<const bc_ct_counters> records_;

@@ -94,8 +94,9 @@ static __always_inline void collect_pids(struct cgroup_subsys_state *css, struct
  * call per field (the walk visits every container; the calls would cost more than the rest
  * of it). Fields are then read from the copies with CO-RE offsets. */
 #define BC_MEMSTAT_MAX 128 /* entries of a memory cgroup's statistics array read at most */
+#define BC_COUNTER_ROOM 512 /* bytes for a copy of a struct page_counter: 192 on 6.18, 256 on 6.12 */
 struct scratch {
-	struct page_counter mem, swap, kmem;
+	char mem[BC_COUNTER_ROOM], swap[BC_COUNTER_ROOM], kmem[BC_COUNTER_ROOM];
 	atomic_long_t events[MEMCG_NR_MEMORY_EVENTS];
 	struct prot_inuse inuse;
 	long stats[BC_MEMSTAT_MAX];
@@ -108,14 +109,16 @@ struct {
 	__type(value, struct scratch);
 } bc_collect_scratch SEC(".maps");
 
-/* One kernel struct page_counter into a copy (its size on the running kernel). */
-static __always_inline int read_counter(struct page_counter *to, const void *from)
+/* One kernel struct page_counter into a copy (its size on the running kernel: it differs
+ * between kernels, so the room is larger than this build's struct), read through the
+ * returned pointer with the running kernel's offsets (CO-RE); 0 on failure. */
+static __always_inline struct page_counter *read_counter(char *to, const void *from)
 {
 	__u32 size = bpf_core_type_size(struct page_counter);
 
-	if (size > sizeof(*to))
-		return -1;
-	return bpf_probe_read_kernel(to, size, from);
+	if (size > BC_COUNTER_ROOM || bpf_probe_read_kernel(to, size, from))
+		return 0;
+	return (struct page_counter *)to;
 }
 
 /* Where shmem and kernel memory are in a memory cgroup's statistics (memcg->vmstats->state,
@@ -182,15 +185,16 @@ static __always_inline void collect_memory(struct cgroup_subsys_state *css, stru
 	if (!k)
 		return;
 	/* swap (cgroup2) and memsw (v1: memory + swap) share their place in struct mem_cgroup */
-	if (read_counter(&k->mem, &memcg->memory) || read_counter(&k->swap, &memcg->swap) ||
-	    bpf_probe_read_kernel(k->events, sizeof(k->events), &memcg->memory_events))
+	struct page_counter *m = read_counter(k->mem, &memcg->memory), *s = read_counter(k->swap, &memcg->swap), *km;
+
+	if (!m || !s || bpf_probe_read_kernel(k->events, sizeof(k->events), &memcg->memory_events))
 		return;
-	usage = k->mem.usage.counter;
-	peak = k->mem.watermark;
-	max = k->mem.max;
-	swap = k->swap.usage.counter;
-	swap_peak = k->swap.watermark;
-	oom_kills = k->events[MEMCG_OOM_KILL].counter;
+	usage = m->usage.counter;
+	peak = m->watermark;
+	max = m->max;
+	swap = s->usage.counter;
+	swap_peak = s->watermark;
+	oom_kills = k->events[bpf_core_enum_value(enum memcg_memory_event, MEMCG_OOM_KILL)].counter;
 
 	struct bc_counter *phys = &c->res[BC_RES_physpages];
 	struct bc_counter *sw = &c->res[BC_RES_swappages];
@@ -198,27 +202,27 @@ static __always_inline void collect_memory(struct cgroup_subsys_state *css, stru
 
 	phys->barrier = phys->limit = pages_limit(max);
 	if (mem_v1) {
-		__u64 memsw_max = k->swap.max;
+		__u64 memsw_max = s->max;
 
-		bc_set_held(phys, usage, peak, k->mem.failcnt);
+		bc_set_held(phys, usage, peak, m->failcnt);
 		/* memsw counts memory and swap together: swap is the difference (sampled peak) */
-		bc_set_held(sw, swap > usage ? swap - usage : 0, 0, k->swap.failcnt);
+		bc_set_held(sw, swap > usage ? swap - usage : 0, 0, s->failcnt);
 		sw->barrier = 0;
 		sw->limit = pages_limit(memsw_max) == BC_UNLIMITED || memsw_max < max ? BC_UNLIMITED : memsw_max - max;
 		bc_set_held(oom, swap, swap_peak, oom_kills);
-		if (bpf_core_field_exists(memcg->kmem) && !read_counter(&k->kmem, &memcg->kmem)) {
-			struct bc_counter *km = &c->res[BC_RES_kmemsize];
+		if (bpf_core_field_exists(memcg->kmem) && (km = read_counter(k->kmem, &memcg->kmem))) {
+			struct bc_counter *r = &c->res[BC_RES_kmemsize];
 
-			bc_set_held(km, k->kmem.usage.counter * page_size, k->kmem.watermark * page_size, k->kmem.failcnt);
-			km->barrier = km->limit = bytes_limit(k->kmem.max);
+			bc_set_held(r, km->usage.counter * page_size, km->watermark * page_size, km->failcnt);
+			r->barrier = r->limit = bytes_limit(km->max);
 			c->flags |= BC_CT_KMEM;
 			kmem_counted = true;
 		}
 	} else {
-		bc_set_held(phys, usage, peak, k->events[MEMCG_MAX].counter);
-		bc_set_held(sw, swap, swap_peak, k->events[MEMCG_SWAP_MAX].counter);
+		bc_set_held(phys, usage, peak, k->events[bpf_core_enum_value(enum memcg_memory_event, MEMCG_MAX)].counter);
+		bc_set_held(sw, swap, swap_peak, k->events[bpf_core_enum_value(enum memcg_memory_event, MEMCG_SWAP_MAX)].counter);
 		sw->barrier = 0;
-		sw->limit = pages_limit(k->swap.max);
+		sw->limit = pages_limit(s->max);
 		/* RAM + swap: the kernel keeps no peak of the sum (sampled) */
 		bc_set_held(oom, usage + swap, 0, oom_kills);
 	}

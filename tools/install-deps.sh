@@ -7,7 +7,7 @@ BUILD=(cmake make g++ pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g
        libboost-program-options-dev libgtest-dev libfmt-dev nlohmann-json3-dev libarchive-dev libseccomp-dev
        libnl-3-dev libnl-route-3-dev)
 RUNTIME=(busybox-static debootstrap ca-certificates)
-TEST=(qemu-system-x86 xz-utils iproute2 procps)
+TEST=(qemu-system-x86 xz-utils zstd iproute2 procps)
 BENCH=(crun iperf3 jq)
 
 want=()

@@ -1,9 +1,12 @@
 #!/bin/bash
-# qemu-lane.sh: the second-kernel lane. Boots Debian 12's stock kernel (whatever
-# linux-image-amd64 depends on: 6.1.0-NN-amd64) under qemu with a pure cgroup2 layout, and runs
-# the kernel-dependent tests there, against this machine's userland and build tree.
+# qemu-lane.sh: the second-kernel lane. Boots one of Debian 12's kernels (by default its stock
+# kernel, whatever linux-image-amd64 depends on: 6.1.0-NN-amd64) under qemu with a pure cgroup2
+# layout, and runs the kernel-dependent tests there, against this machine's userland and
+# build tree.
 #
-# Usage: tests/lane/qemu-lane.sh [--build-dir DIR] [--timeout S] [-- CMD...]
+# Usage: tests/lane/qemu-lane.sh [--kernel PKG] [--build-dir DIR] [--timeout S] [-- CMD...]
+#   --kernel PKG  a Debian 12 kernel package, or a meta-package depending on one:
+#                 linux-image-amd64 (default: 6.1), linux-image-6.12-amd64 (6.12).
 #   Without CMD it runs the integration tests (bc_integration_tests) of the build dir.
 #
 # How: the kernel .deb is downloaded and unpacked under $LANE_DIR (default /tmp/beancounter-lane),
@@ -18,12 +21,14 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BUILD=$(cd "$HERE/../.." && pwd)/build
 TIMEOUT=540
+META=linux-image-amd64
 W=${LANE_DIR:-/tmp/beancounter-lane}
 while (($#)); do
   case $1 in
     --build-dir) BUILD=$(cd "$2" && pwd); shift 2 ;;
     --timeout) TIMEOUT=$2; shift 2 ;;
-    -h|--help) sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    --kernel) META=$2; shift 2 ;;
+    -h|--help) sed -n '2,20s/^# \{0,1\}//p' "$0"; exit 0 ;;
     --) shift; break ;;
     *) echo "qemu-lane: unknown option $1" >&2; exit 2 ;;
   esac
@@ -32,19 +37,24 @@ CMD=("$@")
 # (a million socket cycles take many minutes under emulation: 20,000 there)
 ((${#CMD[@]})) || CMD=(/usr/bin/env BC_TEST_SOCKET_CYCLES=20000 "$BUILD/tests/bc_integration_tests" --gtest_brief=1)
 [[ $(id -u) -eq 0 ]] || { echo "qemu-lane: run as root" >&2; exit 2; }
-for p in qemu-system-x86_64 busybox xz; do
+for p in qemu-system-x86_64 busybox xz zstd; do
   command -v $p >/dev/null || { echo "qemu-lane: $p missing (tools/install-deps.sh test)" >&2; exit 2; }
 done
 BUSYBOX=$(command -v busybox)
 log() { echo "qemu-lane: $*" >&2; }
 
 # 1. The kernel, unpacked once per ABI version.
-KPKG=${KPKG:-$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')}
+# The package itself when it is a kernel, else the kernel it depends on.
+kernel_of() {
+  if [[ $1 =~ ^linux-image-[0-9].*-amd64$ ]] && ! [[ $1 =~ ^linux-image-[0-9.]+-amd64$ ]]; then echo "$1"; return; fi
+  apt-cache depends "$1" 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}'
+}
+KPKG=${KPKG:-$(kernel_of "$META")}
 if [[ -z $KPKG ]]; then
   apt-get update -qq
-  KPKG=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+  KPKG=$(kernel_of "$META")
 fi
-[[ -n $KPKG ]] || { log "cannot find the package linux-image-amd64 depends on"; exit 2; }
+[[ -n $KPKG ]] || { log "cannot find the kernel package $META names"; exit 2; }
 KVER=${KPKG#linux-image-}
 K=$W/kernel/$KVER
 if [[ ! -f $K/ready ]]; then
@@ -54,11 +64,17 @@ if [[ ! -f $K/ready ]]; then
   (cd "$K/deb" && apt-get download -q "$KPKG" >/dev/null)
   dpkg-deb -x "$K"/deb/*.deb "$K/root" && rm -rf "$K/deb"
   "$BUSYBOX" depmod -b "$K/root" "$KVER"
-  # The ELF kernel is the xz stream inside the bzImage.
+  # The ELF kernel is the compressed stream inside the bzImage: xz (6.1), zstd (6.12).
   vz=$K/root/boot/vmlinuz-$KVER
-  off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$vz" | head -1 | cut -d: -f1)
-  [[ -n $off ]] || { log "no xz payload in $vz"; exit 2; }
-  { tail -c +$((off + 1)) "$vz" || true; } | xz -dc --single-stream > "$K/vmlinux" 2>/dev/null || true
+  off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$vz" | head -1 | cut -d: -f1 || true)
+  if [[ -n $off ]]; then
+    { tail -c +$((off + 1)) "$vz" || true; } | xz -dc --single-stream > "$K/vmlinux" 2>/dev/null || true
+  else
+    off=$(LC_ALL=C grep -obUaP '\x28\xb5\x2f\xfd' "$vz" | head -1 | cut -d: -f1 || true)
+    [[ -n $off ]] || { log "no xz or zstd payload in $vz"; exit 2; }
+    # zstd stops with an error at the data after the frame, once the kernel is out
+    { tail -c +$((off + 1)) "$vz" || true; } | zstd -dcq > "$K/vmlinux" 2>/dev/null || true
+  fi
   [[ -s $K/vmlinux ]] || { log "could not extract vmlinux"; exit 2; }
   touch "$K/ready"
 fi

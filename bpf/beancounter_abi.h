@@ -14,7 +14,7 @@
 /* Version of the pinned map layout under /sys/fs/bpf/beancounter/. Bump on any change to the
  * structs or map sizes below; readers refuse pins of another version instead of misreading
  * them. */
-#define BC_ABI_VERSION 11
+#define BC_ABI_VERSION 12
 
 enum bc_unit {
 	BC_UNIT_NONE = 0,
@@ -65,7 +65,10 @@ struct bc_meta {
 	/* Slots of bc_counters ever claimed (claims take the lowest free slot, under the
 	 * loaders' lock): readers need not look beyond. */
 	__u32 slots_used;
-	__u32 pad;
+	/* Which of the loader's links this build attached on this kernel (bit i: entry i of
+	 * its table; kernel-dependent ones are chosen at load), so that a start finding the
+	 * same build loaded checks the pins without probing the kernel again. */
+	__u32 links;
 };
 
 /* Value of per-container maps: every resource of one container. */

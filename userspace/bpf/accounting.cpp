@@ -254,10 +254,21 @@ struct Targets {
 // but some attached to a prefix node that is gone (it is removed with the last container
 // and made anew with the next); or some missing.
 enum class Links { in_place, moved, missing };
-Links links_state(const std::string& pin_dir, const Targets& t) {
+// Bit i: kLinks[i] is wanted on this kernel (some are probed in its BTF: milliseconds).
+__u32 wanted_links() {
+    static_assert(std::size(kLinks) <= 32, "bc_meta.links has 32 bits");
+    __u32 mask = 0;
+    for (size_t i = 0; i < std::size(kLinks); ++i)
+        if (kLinks[i].wanted()) mask |= 1u << i;
+    return mask;
+}
+bool in_mask(__u32 mask, const LinkSpec& l) { return mask >> (&l - kLinks) & 1; }
+
+// `mask`: the links the loaded build attached (bc_meta.links).
+Links links_state(const std::string& pin_dir, const Targets& t, __u32 mask) {
     Links state = Links::in_place;
     for (const auto& l : kLinks) {
-        if (!l.wanted()) continue;
+        if (!in_mask(mask, l)) continue;
         std::string path = pin_dir + "/" + l.pin;
         if (!fs::exists(path)) return Links::missing;
         if (!at_prefix(l.kind)) continue;
@@ -285,9 +296,9 @@ Result<> pin_fd_over(int link_fd, const std::string& path) {
 
 // The same build, the prefix nodes made anew: the programs the old links hold are attached
 // to the new nodes as they are (no load, no verification), and the pins moved over.
-Result<> reattach_moved(const std::string& pin_dir, const Targets& t) {
+Result<> reattach_moved(const std::string& pin_dir, const Targets& t, __u32 mask) {
     for (const auto& l : kLinks) {
-        if (!l.wanted() || !at_prefix(l.kind)) continue;
+        if (!in_mask(mask, l) || !at_prefix(l.kind)) continue;
         std::string path = pin_dir + "/" + l.pin;
         Fd old(::bpf_obj_get(path.c_str()));
         if (!old) return fail_sys(fmt::format("opening {}", path));
@@ -457,8 +468,8 @@ Result<Accounting> Accounting::load(const std::string& pin_dir, const std::strin
     t.mem_id = BC_TRY(cgroup_id(mem));
     auto meta = BC_TRY(read_meta(pin_dir));
     if (meta && meta->abi_version == BC_ABI_VERSION && meta->build_id == id && meta->ct_level == o.ct_level) {
-        const Links state = links_state(pin_dir, t);
-        if (state == Links::moved) BC_TRYV(reattach_moved(pin_dir, t));
+        const Links state = links_state(pin_dir, t, meta->links);
+        if (state == Links::moved) BC_TRYV(reattach_moved(pin_dir, t, meta->links));
         if (state != Links::missing) {
             auto a = BC_TRY(open(pin_dir));
             a->lock_dir_ = lock_dir;
@@ -491,8 +502,9 @@ Result<Accounting> Accounting::load(const std::string& pin_dir, const std::strin
     }
     learn_socket_protocols(objs.find("collect"));
     learn_memory_stats(objs.find("collect"), mem, o.mem_v1);
+    const __u32 links = wanted_links();
     for (const auto& l : kLinks) {
-        if (!l.wanted()) continue;
+        if (!in_mask(links, l)) continue;
         bpf_object* obj = objs.find(l.domain);
         bpf_program* prog = bpf_object__find_program_by_name(obj, l.prog);
         if (!prog) return fail(fmt::format("BPF program {} missing from the {} object", l.prog, l.domain));
@@ -500,7 +512,7 @@ Result<Accounting> Accounting::load(const std::string& pin_dir, const std::strin
     }
     // The running containers' links take the new build's programs too.
     BC_TRYV(retarget_boundaries(pin_dir, objs.find("net")));
-    bc_meta m{BC_ABI_VERSION, o.ct_level, id, meta && meta->abi_version == BC_ABI_VERSION ? meta->slots_used : 0, 0};
+    bc_meta m{BC_ABI_VERSION, o.ct_level, id, meta && meta->abi_version == BC_ABI_VERSION ? meta->slots_used : 0, links};
     __u32 key = 0;
     bpf_map* meta_map = bpf_object__find_map_by_name(objs.find("proc"), "bc_meta");
     if (!meta_map || ::bpf_map_update_elem(bpf_map__fd(meta_map), &key, &m, BPF_ANY) < 0) return fail_sys("writing bc_meta");

@@ -1071,14 +1071,17 @@ static __always_inline void collect_flocks(__u32 ct, __u32 slot, struct bc_ct_co
 {
 	struct lock_set_walk l = {.c = c, .w = {.ct = ct}};
 
+	/* No inode noted: nothing held, and held is 0 already (reset at start, and set to
+	 * what the collection found when it forgot the last inode), so its line of the record
+	 * is left alone. */
 	if (c->lock_inodes) {
 		l.events = __sync_fetch_and_add(&c->lock_events, 0);
 		l.set = bpf_map_lookup_elem(&bc_lock_inodes, &slot);
 		if (!l.set)
 			return;
 		bpf_loop(BC_LOCK_INODES, count_set_entry, &l, 0);
+		bc_set_held(&c->res[BC_RES_numflock], l.w.mine, 0, 0);
 	}
-	bc_set_held(&c->res[BC_RES_numflock], l.w.mine, 0, 0);
 	c->flags |= BC_CT_FLOCK;
 }
 

@@ -79,7 +79,8 @@ Result<> drop_guard_entries(const Settings& s, int ifindex) {
 }
 
 // A host side is deleted: the pair goes with it, and with it its routes and programs; its
-// traffic goes to the container's past devices, and the guard forgets it.
+// bc_links entry goes (what it carried stays in the container's traffic), and the guard
+// forgets it.
 Result<> delete_host_side(const Settings& s, Rtnl& host, int ifindex) {
     BC_TRYV(host.del_link(ifindex));
     if (fs::exists(s.bpf_dir + "/bc_links")) BC_TRYV(bpf::retire_boundary(s.bpf_dir, ifindex));

@@ -428,15 +428,7 @@ Result<std::optional<Accounting>> Accounting::open(const std::string& pin_dir) {
     if (info.type != BPF_MAP_TYPE_ARRAY || !(info.map_flags & BPF_F_MMAPABLE) || info.value_size != sizeof(bc_ct_counters))
         return fail(fmt::format("{}/bc_counters is not the array of this build; stop every container and run 'beanctl unload'",
                                 pin_dir));
-    // The kernel lays the values out back to back (each rounded up to 8 bytes: 1016 is),
-    // from the start of the mapping.
-    const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-    const size_t bytes = (static_cast<size_t>(info.max_entries) * sizeof(bc_ct_counters) + page - 1) / page * page;
-    void* p = ::mmap(nullptr, bytes, PROT_READ, MAP_SHARED, a.counters_.get(), 0);
-    if (p == MAP_FAILED) return fail_sys("mapping bc_counters");
-    a.records_ = std::shared_ptr<const bc_ct_counters>(static_cast<const bc_ct_counters*>(p),
-                                                        [bytes](const bc_ct_counters* q) { ::munmap(const_cast<bc_ct_counters*>(q), bytes); });
-    a.slot_count_ = info.max_entries;
+    a.slot_count_ = info.max_entries;  // mapped by the first read_all()
     a.traffic_ = BC_TRY(obj_get(pin_dir + "/bc_traffic"));
     a.lock_inodes_ = BC_TRY(obj_get(pin_dir + "/bc_lock_inodes"));
     // Missing in pins of an older build (until the next load), or while a loader is
@@ -569,9 +561,11 @@ Result<> Accounting::register_ct(std::uint64_t cgroup_id, Ctid id, const std::ar
         // Under the loaders' lock, so that slots_used only grows.
         Fd lock;
         if (!lock_dir_.empty()) lock = BC_TRY(lock_loader(lock_dir_));
+        // One insert per slot taken below the first free one: cheaper than mapping the
+        // records (which maps every page of them at once) for all but thousands of
+        // containers.
         bool claimed = false;
         for (__u32 i = 0; i < slot_count_ && !claimed; ++i) {
-            if (records_.get()[i].ctid != 0) continue;
             claimed = ::bpf_map_update_elem(slot_owner_.get(), &i, &id, BPF_NOEXIST) == 0;
             if (!claimed && errno != EEXIST) return fail_sys("claiming a slot for the counters");
             if (claimed) slot = i;
@@ -670,9 +664,25 @@ Result<> Accounting::forget(Ctid id) {
     return {};
 }
 
+Result<const bc_ct_counters*> Accounting::records() const {
+    if (!records_) {
+        // The kernel lays the values out back to back (each rounded up to 8 bytes: 1096
+        // is), from the start of the mapping. Mapping them sets up every page at once
+        // (0.3 ms for 8192 records here), so only readers do it, once.
+        const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+        const size_t bytes = (static_cast<size_t>(slot_count_) * sizeof(bc_ct_counters) + page - 1) / page * page;
+        void* p = ::mmap(nullptr, bytes, PROT_READ, MAP_SHARED, counters_.get(), 0);
+        if (p == MAP_FAILED) return fail_sys("mapping bc_counters");
+        records_ = std::shared_ptr<const bc_ct_counters>(static_cast<const bc_ct_counters*>(p), [bytes](const bc_ct_counters* q) {
+            ::munmap(const_cast<bc_ct_counters*>(q), bytes);
+        });
+    }
+    return records_.get();
+}
+
 Result<std::vector<std::pair<Ctid, bc_ct_counters>>> Accounting::read_all() const {
     std::vector<std::pair<Ctid, bc_ct_counters>> out;
-    const bc_ct_counters* r = records_.get();
+    const bc_ct_counters* r = BC_TRY(records());
     __u32 key = 0;
     bc_meta m{};
     if (::bpf_map_lookup_elem(meta_.get(), &key, &m) < 0) return fail_sys("reading bc_meta");

@@ -98,8 +98,10 @@ private:
     Result<> reset_slot(__u32 slot, Ctid id) const;
     Fd cgroups_, counters_, slots_, slot_owner_, meta_, traffic_, lock_inodes_, devices_;
     std::string lock_dir_;  // the loaders' lock, when loaded by this process (load())
-    // bc_counters mapped read-only into this process (BPF_F_MMAPABLE): `slot_count` records.
-    std::shared_ptr<const bc_ct_counters> records_;
+    // bc_counters mapped read-only into this process (BPF_F_MMAPABLE): `slot_count` records,
+    // mapped at the first use.
+    Result<const bc_ct_counters*> records() const;
+    mutable std::shared_ptr<const bc_ct_counters> records_;
     __u32 slot_count_ = 0;
     Fd collector_;
     Fd settler_;  // link_sock_settle (bpf/sock.bpf.c)

@@ -186,13 +186,21 @@ constexpr LinkSpec kLinks[] = {
     {"link_task_sums", "collect", "bc_task_sums_walk", Attach::tasks, without_task_iterators},
 };
 
-// FNV-1a of every BPF object: identifies a build of the programs.
+// FNV-1a of every BPF object, a 64-bit word at a time (byte by byte, the 850 KB of objects
+// took over 1 ms of every start): identifies a build of the programs.
 std::uint64_t build_id() {
+    constexpr std::uint64_t kPrime = 1099511628211ULL;
     std::uint64_t h = 1469598103934665603ULL;
     for (const auto& d : kDomains) {
         size_t sz = 0;
         auto* p = static_cast<const unsigned char*>(d.elf(&sz));
-        for (size_t i = 0; i < sz; ++i) h = (h ^ p[i]) * 1099511628211ULL;
+        size_t i = 0;
+        for (std::uint64_t w; i + sizeof w <= sz; i += sizeof w) {
+            std::memcpy(&w, p + i, sizeof w);
+            h = (h ^ w) * kPrime;
+        }
+        for (; i < sz; ++i) h = (h ^ p[i]) * kPrime;
+        h = (h ^ sz) * kPrime;
     }
     return h;
 }

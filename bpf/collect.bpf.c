@@ -928,25 +928,15 @@ static long add_cpu_traffic(__u32 cpu, struct traffic_sum *s)
 	return 0;
 }
 
-static __always_inline void raise_to(__u64 *p, __u64 v)
-{
-	for (int i = 0; i < 4; i++) {
-		__u64 old = *p;
-
-		if (v <= old || __sync_val_compare_and_swap(p, old, v) == old)
-			break;
-	}
-}
-
 static __always_inline void collect_traffic(__u32 slot, struct bc_ct_counters *c)
 {
 	struct traffic_sum s = {.slot = slot};
 
 	bpf_loop(nr_cpus, add_cpu_traffic, &s, 0);
-	raise_to(&c->bytes_in, s.t.bytes_in);
-	raise_to(&c->packets_in, s.t.packets_in);
-	raise_to(&c->bytes_out, s.t.bytes_out);
-	raise_to(&c->packets_out, s.t.packets_out);
+	bc_raise(&c->bytes_in, s.t.bytes_in);
+	bc_raise(&c->packets_in, s.t.packets_in);
+	bc_raise(&c->bytes_out, s.t.bytes_out);
+	bc_raise(&c->packets_out, s.t.packets_out);
 	c->flags |= BC_CT_TRAFFIC;
 }
 
@@ -997,13 +987,6 @@ static __always_inline bool count_inode_locks(struct inode *inode, struct lock_w
 
 	if (!ctx)
 		return false;
-	if (bpf_core_type_exists(struct file_lock_core)) {
-		w->off_list = bpf_core_field_offset(struct file_lock_core, flc_list);
-		w->off_pid = bpf_core_field_offset(struct file_lock_core, flc_pid);
-	} else {
-		w->off_list = bpf_core_field_offset(struct file_lock___old, fl_list);
-		w->off_pid = bpf_core_field_offset(struct file_lock___old, fl_pid);
-	}
 	w->head = (__u64)&ctx->flc_flock;
 	w->pos = (__u64)BPF_CORE_READ(ctx, flc_flock.next);
 	bpf_loop(BC_LOCKS_MAX, count_lock, w, 0);
@@ -1075,6 +1058,13 @@ static __always_inline void collect_flocks(__u32 ct, __u32 slot, struct bc_ct_co
 	 * what the collection found when it forgot the last inode), so its line of the record
 	 * is left alone. */
 	if (c->lock_inodes) {
+		if (bpf_core_type_exists(struct file_lock_core)) {
+			l.w.off_list = bpf_core_field_offset(struct file_lock_core, flc_list);
+			l.w.off_pid = bpf_core_field_offset(struct file_lock_core, flc_pid);
+		} else {
+			l.w.off_list = bpf_core_field_offset(struct file_lock___old, fl_list);
+			l.w.off_pid = bpf_core_field_offset(struct file_lock___old, fl_pid);
+		}
 		l.events = __sync_fetch_and_add(&c->lock_events, 0);
 		l.set = bpf_map_lookup_elem(&bc_lock_inodes, &slot);
 		if (!l.set)

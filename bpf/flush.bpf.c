@@ -15,10 +15,10 @@
  * every 2 s.
  *
  * The kfunc is cgroup_rstat_flush() up to Linux 6.15, which flushes every controller of the
- * cgroup at once: bc_flush then also flushes the memory statistics on cgroup2, and
- * bc_flush_mem, attached the same way to the v1 memory hierarchy's node that holds every
- * container, flushes them on hybrid hosts (on cgroup2 it repeats bc_flush at almost no
- * cost: nothing is left to fold). From 6.16 on it is css_rstat_flush(), which flushes one
+ * cgroup at once: bc_flush then also flushes the memory statistics on cgroup2, and the same
+ * program attached a second time (link_flush_mem) to the v1 memory hierarchy's node that
+ * holds every container flushes them on hybrid hosts (on cgroup2 that second link repeats
+ * the first at almost no cost: nothing is left to fold). From 6.16 on it is css_rstat_flush(), which flushes one
  * controller's state and must be given a trusted pointer to it; a program can reach the
  * memory controller's state of a cgroup only through an RCU pointer (cgroup->subsys[]),
  * which a sleepable kfunc may not take. There the reader folds the memory statistics by
@@ -52,15 +52,3 @@ int bc_flush(struct bpf_iter__cgroup *ctx)
 #endif
 	return 0;
 }
-
-#ifndef BC_FLUSH_CSS
-SEC("iter.s/cgroup")
-int bc_flush_mem(struct bpf_iter__cgroup *ctx)
-{
-	struct cgroup *cg = ctx->cgroup;
-
-	if (cg && cg->level >= 0)
-		cgroup_rstat_flush(cg);
-	return 0;
-}
-#endif

@@ -141,15 +141,21 @@ static __always_inline __u32 bc_ct_of_task(struct task_struct *t)
 	return bc_ct_of_cgroup(BPF_CORE_READ(t, cgroups, dfl_cgrp));
 }
 
-/* maxheld follows held up: a compare-and-swap loop that only ever raises it. */
-static __always_inline void bc_raise_max(struct bc_counter *r, __u64 held)
+/* *p = max(*p, v): a compare-and-swap loop that only ever raises it. */
+static __always_inline void bc_raise(__u64 *p, __u64 v)
 {
 	for (int i = 0; i < 16; i++) {
-		__u64 max = r->maxheld;
+		__u64 old = *p;
 
-		if (held <= max || __sync_val_compare_and_swap(&r->maxheld, max, held) == max)
+		if (v <= old || __sync_val_compare_and_swap(p, old, v) == old)
 			break;
 	}
+}
+
+/* maxheld follows held up. */
+static __always_inline void bc_raise_max(struct bc_counter *r, __u64 held)
+{
+	bc_raise(&r->maxheld, held);
 }
 
 /* held += delta, and maxheld follows: exact under concurrency (atomic add, then the CAS

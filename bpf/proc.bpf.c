@@ -29,7 +29,6 @@ char LICENSE[] SEC("license") = "GPL";
 
 #define BC_EEXIST 17 /* errno values are not in vmlinux.h */
 
-
 /* The same record for the tasks that found bc_task_ct full. */
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);

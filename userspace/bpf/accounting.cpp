@@ -17,7 +17,6 @@
 #include <cstdarg>
 #include <cstring>
 #include <fmt/format.h>
-#include <map>
 #include <memory>
 
 #include "core/fs.h"
@@ -180,14 +179,14 @@ constexpr LinkSpec kLinks[] = {
     {"link_lock_posix", "lock", "bc_lock_posix", Attach::tracing},
     {"link_lock_flock", "lock", "bc_lock_flock", Attach::tracing},
     {"link_flush", "flush", "bc_flush", Attach::flush},
-    {"link_flush_mem", "flush", "bc_flush_mem", Attach::flush_mem, without_css_rstat_flush},
+    {"link_flush_mem", "flush", "bc_flush", Attach::flush_mem, without_css_rstat_flush},
     {"link_collect", "collect", "bc_collect", Attach::collect},
     {"user_beancounters", "collect", "bc_ubc", Attach::ubc},
     {"link_task_sums", "collect", "bc_task_sums_walk", Attach::tasks, without_task_iterators},
 };
 
 // FNV-1a of every BPF object, a 64-bit word at a time (byte by byte, the 850 KB of objects
-// took over 1 ms of every start): identifies a build of the programs.
+// were a large part of every start): identifies a build of the programs.
 std::uint64_t build_id() {
     constexpr std::uint64_t kPrime = 1099511628211ULL;
     std::uint64_t h = 1469598103934665603ULL;
@@ -675,8 +674,8 @@ Result<> Accounting::forget(Ctid id) {
 Result<const bc_ct_counters*> Accounting::records() const {
     if (!records_) {
         // The kernel lays the values out back to back (each rounded up to 8 bytes: 1096
-        // is), from the start of the mapping. Mapping them sets up every page at once
-        // (0.3 ms for 8192 records here), so only readers do it, once.
+        // is), from the start of the mapping. Mapping them sets up every page of the 9 MB
+        // at once, so only readers do it, once.
         const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
         const size_t bytes = (static_cast<size_t>(slot_count_) * sizeof(bc_ct_counters) + page - 1) / page * page;
         void* p = ::mmap(nullptr, bytes, PROT_READ, MAP_SHARED, counters_.get(), 0);

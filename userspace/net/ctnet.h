@@ -44,8 +44,9 @@ Result<std::vector<IpAddr>> live_addresses(const Settings& s, Ctid id);
 // Each host side counts the container's traffic (bpf/boundary.h).
 Result<> add_netifs(const Settings& s, const CtConfig& ct, pid_t init_pid, const std::vector<NetIf>& add);
 Result<> del_netifs(const Settings& s, const std::vector<NetIf>& del);
-// At stop (and after a failed start): the host sides (each pair goes with its host side)
-// with their traffic entries (kept in the container's total) and the guard's entries: bc<CTID>, bc<CTID>.<n>, and the host sides named in `netifs`.
+// At stop (and after a failed start): the host sides (each pair goes with its host side),
+// their bc_links entries (what they carried stays in the container's traffic) and the
+// guard's entries: bc<CTID>, bc<CTID>.<n>, and the host sides named in `netifs`.
 // Nothing there is fine.
 Result<> teardown(const Settings& s, Ctid id, const std::vector<NetIf>& netifs = {});
 

@@ -14,7 +14,7 @@
 /* Version of the pinned map layout under /sys/fs/bpf/beancounter/. Bump on any change to the
  * structs or map sizes below; readers refuse pins of another version instead of misreading
  * them. */
-#define BC_ABI_VERSION 12
+#define BC_ABI_VERSION 13
 
 enum bc_unit {
 	BC_UNIT_NONE = 0,
@@ -159,6 +159,18 @@ struct bc_link {
 /* Boundary links at once: each container's routed link and a few bridged ones. */
 #define BC_MAX_LINKS (4 * BC_MAX_CTS)
 
+/* Value of the pinned array "bc_link_cache", indexed by the host side's interface index
+ * modulo BC_LINK_CACHE (a power of two): a copy of that link's bc_links entry, which the
+ * programs read without hashing; ifindex 0 is a free entry. bc_links stays the record of
+ * the links: a link whose entry here is another's (two indexes with the same remainder) is
+ * found there. Userspace fills the entry after the bc_links one and before the programs
+ * run on the link, and frees it before it removes the bc_links one. */
+struct bc_link_cached {
+	__u32 ifindex;
+	__u32 slot;
+};
+#define BC_LINK_CACHE (4 * BC_MAX_CTS)
+
 /* Key of the pinned hash "bc_dev_allow": one rule of a container's device allowlist. The
  * value is a __u32 of BPF_DEVCG_ACC_* bits (mknod 1, read 2, write 4). BC_DEV_ANY as major
  * or minor matches every number. */
@@ -191,6 +203,7 @@ static_assert(sizeof(struct bc_ct_counters) == 96 + 40 * BC_RES_COUNT, "bc_ct_co
 static_assert(sizeof(struct bc_meta) == 24, "bc_meta ABI");
 static_assert(sizeof(struct bc_traffic) == 32, "bc_traffic ABI");
 static_assert(sizeof(struct bc_link) == 8, "bc_link ABI");
+static_assert(sizeof(struct bc_link_cached) == 8 && (BC_LINK_CACHE & (BC_LINK_CACHE - 1)) == 0, "bc_link_cached ABI");
 #else
 _Static_assert(sizeof(struct bc_net_addr_key) == 24, "bc_net_addr_key ABI");
 _Static_assert(sizeof(struct bc_dev_key) == 24, "bc_dev_key ABI");
@@ -199,6 +212,7 @@ _Static_assert(sizeof(struct bc_ct_counters) == 96 + 40 * BC_RES_COUNT, "bc_ct_c
 _Static_assert(sizeof(struct bc_meta) == 24, "bc_meta ABI");
 _Static_assert(sizeof(struct bc_traffic) == 32, "bc_traffic ABI");
 _Static_assert(sizeof(struct bc_link) == 8, "bc_link ABI");
+_Static_assert(sizeof(struct bc_link_cached) == 8 && (BC_LINK_CACHE & (BC_LINK_CACHE - 1)) == 0, "bc_link_cached ABI");
 #endif
 
 #endif /* BEANCOUNTER_ABI_H */

@@ -5,13 +5,17 @@
 # own address, 10.213.0.2, made by the script; the server inside, the client on the host):
 # ON with every beancounter program attached (as beanctl leaves them), OFF with none (the
 # links unpinned, which detaches the cgroup and tracing programs, and the host side's
-# programs taken off: no source guard either). Adjacent pairs whose order flips
-# every pair; an OFF/OFF control series shows the noise floor. Prints the median per-pair
-# ratios ON/OFF.
+# programs taken off: no source guard either), and EMPTY: every program attached, but on the
+# host side an empty program in place of beancounter's (what the tcx hooks cost with nothing
+# in them; tcx kernels only, 6.6+). Adjacent pairs whose order flips every pair, then EMPTY,
+# then an OFF/OFF control series that shows the noise floor. Prints the median per-pair
+# ratios ON/OFF, EMPTY/OFF and ON/EMPTY, and what one run of the egress program costs by
+# BPF_PROG_TEST_RUN (tests/bench/netprogs.cpp, "cost").
+# PATHS (default "lo veth") picks the paths; SETTLE (default 2) the seconds after a switch.
 # Needs root, a build and iperf3 + jq (tools/install-deps.sh bench). Everything lives
 # under /tmp/bc-netbench, a private cgroup prefix and pin directory, removed on exit.
 set -euo pipefail
-case ${1:-} in -h|--help) sed -n '2,12s/^# \{0,1\}//p' "$0"; exit 0 ;; esac
+case ${1:-} in -h|--help) sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 0 ;; esac
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PAIRS=${1:-8}
 SECS=${2:-3}
@@ -61,11 +65,11 @@ HOST_IF=bc$CT
 PIN=$BEANCOUNTER_BPF_DIR
 NETPROGS=$BUILD/tests/bc_netprogs
 accounting() {
-  if [[ $1 == on ]]; then
+  if [[ $1 == on || $1 == empty ]]; then
     if [[ ! -e $PIN/link_proc_fork ]]; then
       "$B" create $SCRATCH >/dev/null && "$B" start $SCRATCH >/dev/null && "$B" stop $SCRATCH >/dev/null && "$B" destroy $SCRATCH >/dev/null
     fi
-    "$NETPROGS" on "$PIN" $HOST_IF
+    "$NETPROGS" "$1" "$PIN" $HOST_IF
   else
     rm -f "$PIN"/link_proc_* "$PIN"/link_sock_* "$PIN"/link_dev "$PIN"/link_flush* "$PIN"/link_collect \
           "$PIN"/link_task_sums "$PIN"/user_beancounters
@@ -89,14 +93,15 @@ udp64() {   # kpps received
 }
 
 accounting on
-echo "net_overhead: $PAIRS pairs of ${SECS}s iperf3 runs over the loopback of container $CT and over its veth; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "net_overhead: $PAIRS pairs of ${SECS}s iperf3 runs of container $CT (paths: ${PATHS:-lo veth}); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 : > "$W/pairs"
 for ((i = 1; i <= PAIRS; i++)); do
-  for PATH_KIND in lo veth; do
+  for PATH_KIND in ${PATHS:-lo veth}; do
     for kind in tcp udp64; do
       if ((i % 2)); then on=$($kind on); off=$($kind off); else off=$($kind off); on=$($kind on); fi
+      empty=$($kind empty)
       off2=$($kind off)
-      echo "$kind-$PATH_KIND $on $off $off2" >> "$W/pairs"
+      echo "$kind-$PATH_KIND $on $off $off2 $empty" >> "$W/pairs"
     done
   done
 done
@@ -107,15 +112,18 @@ awk '
     for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
     return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
   }
-  { k = $1; n[k]++; r[k, n[k]] = $2 / $3; aa[k, n[k]] = $4 / $3; on[k, n[k]] = $2; off[k, n[k]] = $3 }
+  { k = $1; n[k]++; r[k, n[k]] = $2 / $3; aa[k, n[k]] = $4 / $3; on[k, n[k]] = $2; off[k, n[k]] = $3
+    e[k, n[k]] = $5 / $3; oe[k, n[k]] = $2 / $5 }
   END {
     split("tcp-lo udp64-lo tcp-veth udp64-veth", kinds, " ")
     for (x = 1; x <= 4; x++) {
       k = kinds[x]; m = n[k]
-      for (i = 1; i <= m; i++) { R[i] = r[k, i]; A[i] = aa[k, i]; O[i] = on[k, i]; F[i] = off[k, i] }
+      if (!m) continue
+      for (i = 1; i <= m; i++) { R[i] = r[k, i]; A[i] = aa[k, i]; O[i] = on[k, i]; F[i] = off[k, i]; E[i] = e[k, i]; OE[i] = oe[k, i] }
       unit = k ~ /^tcp/ ? "Gbit/s" : "kpps"
-      printf "%-10s ON %.2f %s, OFF %.2f %s (medians); ON/OFF per pair: median %.3f; OFF/OFF control: %.3f (n=%d)\n",
-             k, median(O, m), unit, median(F, m), unit, median(R, m), median(A, m), m
+      printf "%-10s ON %.2f %s, OFF %.2f %s (medians); per pair, medians: ON/OFF %.3f, EMPTY/OFF %.3f, ON/EMPTY %.3f; OFF/OFF control: %.3f (n=%d)\n",
+             k, median(O, m), unit, median(F, m), unit, median(R, m), median(E, m), median(OE, m), median(A, m), m
     }
   }' "$W/pairs"
 echo "counted in the container meanwhile: $traffic"
+"$NETPROGS" cost "$PIN" $HOST_IF

@@ -362,7 +362,8 @@ protected:
         ADD_FAILURE() << "the links of container " << id << " never went quiet";
         return last;
     }
-    // Nothing of ours names a deleted host side any more: no link pin, no bc_links entry.
+    // Nothing of ours names a deleted host side any more: no link pin, no bc_links entry,
+    // no bc_link_cache entry.
     static void expect_retired(int ifindex) {
         for (const char* hook : {"in", "out"})
             EXPECT_FALSE(std::filesystem::exists(fmt::format("{}/link_net_{}_{}", bpf_dir(), ifindex, hook)));
@@ -372,6 +373,24 @@ protected:
         __u32 key = static_cast<__u32>(ifindex);
         EXPECT_NE(::bpf_map_lookup_elem(links, &key, &v), 0) << "an entry left for the deleted link";
         ::close(links);
+        EXPECT_NE(cached(ifindex).ifindex, key) << "a cache entry left for the deleted link";
+    }
+    // The bc_link_cache entry where the programs look for the host side `ifindex` (whoever's).
+    static bc_link_cached cached(int ifindex) {
+        bc_link_cached e{};
+        int cache = ::bpf_obj_get((bpf_dir() + "/bc_link_cache").c_str());
+        EXPECT_GE(cache, 0);
+        __u32 at = static_cast<__u32>(ifindex) & (BC_LINK_CACHE - 1);
+        EXPECT_EQ(::bpf_map_lookup_elem(cache, &at, &e), 0);
+        ::close(cache);
+        return e;
+    }
+    static void set_cached(int ifindex, bc_link_cached e) {
+        int cache = ::bpf_obj_get((bpf_dir() + "/bc_link_cache").c_str());
+        ASSERT_GE(cache, 0);
+        __u32 at = static_cast<__u32>(ifindex) & (BC_LINK_CACHE - 1);
+        EXPECT_EQ(::bpf_map_update_elem(cache, &at, &e, BPF_ANY), 0);
+        ::close(cache);
     }
 };
 
@@ -442,6 +461,16 @@ TEST_F(TrafficTest, ProgramsCountSyntheticFramesExactlyAndDeletedLinksKeepTheirC
     // The host side of the bridged link goes down: it carries nothing from here on (the
     // test frames do not need it up).
     ASSERT_EQ(std::system("ip link set bc1962.0 down"), 0);
+    // The routed link is found through its bc_link_cache entry. The bridged link's entry is
+    // handed to a live link of another container with the same remainder (made up here:
+    // another index, a slot of nobody's), so its frames must be found through bc_links.
+    const bc_link_cached routed_entry = cached(routed), bridged_entry = cached(bridged);
+    EXPECT_EQ(routed_entry.ifindex, static_cast<__u32>(routed));
+    EXPECT_EQ(bridged_entry.ifindex, static_cast<__u32>(bridged));
+    EXPECT_EQ(routed_entry.slot, bridged_entry.slot) << "both links count for the container";
+    const bc_link_cached foreign{static_cast<__u32>(bridged) + BC_LINK_CACHE, BC_MAX_CTS - 1};
+    set_cached(bridged, foreign);
+    ScopeExit free_entry([&] { set_cached(bridged, {}); });
     auto [c0, d0] = settled(a, links);
     for (const auto& c : cases) {
         auto f = frame(c.src, c.payload);
@@ -465,6 +494,9 @@ TEST_F(TrafficTest, ProgramsCountSyntheticFramesExactlyAndDeletedLinksKeepTheirC
     ASSERT_FALSE(std::filesystem::exists("/sys/class/net/bc1962.0"));
     auto [c2, d2] = settled(a, {"bc1962"});
     EXPECT_EQ(c2 - c1, d2 - (d1 - bridged_carried));
+    // Its retirement left the other link's cache entry alone.
+    EXPECT_EQ(cached(bridged).ifindex, foreign.ifindex);
+    EXPECT_EQ(cached(bridged).slot, foreign.slot);
 }
 
 // A new build of the programs takes over the running containers' links in place (the same

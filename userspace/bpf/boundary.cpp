@@ -107,18 +107,58 @@ std::string prog_name(__u32 prog_id) {
     return info.name;
 }
 
-// The host sides with an entry in bc_links: every one, or container `of`'s.
+// The link's entry in bc_link_cache (the programs' way to its slot without hashing), if
+// it is free or holds a link that is gone; otherwise the link is found in bc_links alone.
+void cache_link(int links, int cache, __u32 ifindex, __u32 slot) {
+    __u32 at = ifindex & (BC_LINK_CACHE - 1);
+    bc_link_cached e{};
+    bc_link other{};
+    if (::bpf_map_lookup_elem(cache, &at, &e) < 0) return;
+    if (e.ifindex != 0 && e.ifindex != ifindex && ::bpf_map_lookup_elem(links, &e.ifindex, &other) == 0) return;
+    e = bc_link_cached{ifindex, slot};
+    (void)::bpf_map_update_elem(cache, &at, &e, BPF_ANY);
+}
+
+// Frees the link's entry in bc_link_cache if it holds one.
+void uncache_link(int cache, __u32 ifindex) {
+    __u32 at = ifindex & (BC_LINK_CACHE - 1);
+    bc_link_cached e{};
+    if (::bpf_map_lookup_elem(cache, &at, &e) < 0 || e.ifindex != ifindex) return;
+    e = bc_link_cached{};
+    (void)::bpf_map_update_elem(cache, &at, &e, BPF_ANY);
+}
+
+// The host sides with an entry in bc_links: every one, or container `of`'s. Read in batches
+// (a stop runs this: one system call per 256 links, not two per link).
 Result<std::vector<int>> counted_devices(const std::string& pin_dir, std::optional<Ctid> of) {
     auto links = BC_TRY(pinned(pin_dir, "bc_links"));
     std::vector<int> out;
-    __u32 k = 0, next = 0;
-    bc_link v{};
-    for (bool first = true; ::bpf_map_get_next_key(links.get(), first ? nullptr : &k, &next) == 0; first = false) {
-        k = next;
-        if (of && (::bpf_map_lookup_elem(links.get(), &k, &v) < 0 || v.ctid != *of)) continue;
-        out.push_back(static_cast<int>(k));
+    constexpr __u32 kChunk = 256;
+    std::vector<__u32> keys(kChunk);
+    std::vector<bc_link> values(kChunk);
+    __u32 batch = 0;
+    for (bool first = true;; first = false) {
+        __u32 n = kChunk;
+        LIBBPF_OPTS(bpf_map_batch_opts, o);
+        const int r = ::bpf_map_lookup_batch(links.get(), first ? nullptr : &batch, &batch, keys.data(), values.data(), &n, &o);
+        const int e = errno;
+        if (r < 0 && e != ENOENT) {
+            // ENOSPC: a hash bucket holds more than kChunk keys. Then one by one.
+            if (e != ENOSPC) return fail_sys(e, "listing the boundary links (bc_links)");
+            out.clear();
+            __u32 k = 0, next = 0;
+            bc_link v{};
+            for (bool f = true; ::bpf_map_get_next_key(links.get(), f ? nullptr : &k, &next) == 0; f = false) {
+                k = next;
+                if (of && (::bpf_map_lookup_elem(links.get(), &k, &v) < 0 || v.ctid != *of)) continue;
+                out.push_back(static_cast<int>(k));
+            }
+            return out;
+        }
+        for (__u32 i = 0; i < n; i++)
+            if (!of || values[i].ctid == *of) out.push_back(static_cast<int>(keys[i]));
+        if (r < 0) return out;  // ENOENT: the last batch
     }
-    return out;
 }
 }  // namespace
 
@@ -140,15 +180,18 @@ void detach_programs(const std::string& pin_dir, int ifindex) {
 Result<> attach_boundary(const std::string& pin_dir, int ifindex, Ctid id, Boundary kind) {
     auto slots = BC_TRY(pinned(pin_dir, "bc_slots"));
     auto links = BC_TRY(pinned(pin_dir, "bc_links"));
+    auto cache = BC_TRY(pinned(pin_dir, "bc_link_cache"));
     bc_link link{id, 0};
     if (::bpf_map_lookup_elem(slots.get(), &id, &link.slot) < 0)
         return fail_sys(fmt::format("looking up the counters of container {} (is it registered?)", id));
-    // The link's entry first (a fresh device's index may be a deleted one's), then the
-    // programs: the first packet finds it.
+    // The link's entries first (a fresh device's index may be a deleted one's), then the
+    // programs: the first packet finds them.
     __u32 key = static_cast<__u32>(ifindex);
     if (::bpf_map_update_elem(links.get(), &key, &link, BPF_ANY) < 0)
         return fail_sys(fmt::format("counting the traffic of interface {}", ifindex));
+    cache_link(links.get(), cache.get(), key, link.slot);
     if (auto r = attach_programs(pin_dir, ifindex, kind); !r) {
+        uncache_link(cache.get(), key);
         ::bpf_map_delete_elem(links.get(), &key);
         return std::unexpected(r.error().wrap(fmt::format("the boundary programs of interface {}", ifindex)));
     }
@@ -158,8 +201,10 @@ Result<> attach_boundary(const std::string& pin_dir, int ifindex, Ctid id, Bound
 Result<> retire_boundary(const std::string& pin_dir, int ifindex) {
     unpin_links(pin_dir, ifindex);  // detached already, with the device
     auto links = BC_TRY(pinned(pin_dir, "bc_links"));
-    // What it carried stays in its container's entry of bc_traffic.
+    // What it carried stays in its container's entry of bc_traffic. (Pins of an older
+    // layout, which a stop before `beanctl unload` meets, have no bc_link_cache.)
     __u32 key = static_cast<__u32>(ifindex);
+    if (auto cache = pinned(pin_dir, "bc_link_cache")) uncache_link(cache->get(), key);
     if (::bpf_map_delete_elem(links.get(), &key) < 0 && errno != ENOENT)
         return fail_sys(fmt::format("removing the entry of interface {}", ifindex));
     return {};

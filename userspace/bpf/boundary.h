@@ -5,8 +5,9 @@
 // The programs are loaded once with the accounting and pinned (prog_net_*), and attached to
 // each host side as tcx links (Linux 6.6+) or classic tc filters. A host side counts for its
 // container through its entry in bc_links (interface index -> the container's slot), made
-// when the programs are attached and removed once the device is deleted; what it carried
-// stays in the container's entry of bc_traffic.
+// when the programs are attached and removed once the device is deleted, and through its
+// copy in bc_link_cache (indexed by the interface index modulo its size) when that entry is
+// not another live link's; what it carried stays in the container's entry of bc_traffic.
 #pragma once
 
 #include <string>

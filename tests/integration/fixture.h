@@ -45,6 +45,8 @@ protected:
             EXPECT_EQ(r.code, 0) << r.err;
             EXPECT_FALSE(std::filesystem::exists(bpf_dir())) << "pins left: " << bpf_dir();
             for (const auto& d : prefix_dirs()) EXPECT_FALSE(std::filesystem::exists(d)) << "cgroup left: " << d;
+            // Private areas destroyed are removed in the background: gone before the root goes.
+            EXPECT_TRUE(bc::fs::wait_removed_later(root_->path() + "/lib/private/x", 30000)) << "destroyed private areas left";
         }
         delete root_;
         root_ = nullptr;

@@ -169,6 +169,9 @@ TEST_F(BeanctlTest, FullLifecycle) {
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(beanctl({"status", id}).out, "CTID 1101 deleted unmounted down\n");
     EXPECT_FALSE(std::filesystem::exists(lib() + "/private/1101"));
+    // Its files go in the background: soon, and with nothing left beside it.
+    EXPECT_TRUE(bc::fs::wait_removed_later(lib() + "/private/1101", 30000)) << "the private area's files are still there";
+    EXPECT_TRUE(std::filesystem::is_empty(lib() + "/private/" + bc::fs::kTrashDir)) << "the removal directory stays, empty";
     EXPECT_FALSE(std::filesystem::exists(lib() + "/root/1101"));
     EXPECT_FALSE(std::filesystem::exists(etc() + "/ct/1101.conf"));
     EXPECT_FALSE(std::filesystem::exists(run_dir() + "/ct/1101"));

@@ -22,15 +22,18 @@ Result<CtLock> CtLock::acquire(const Settings& s, Ctid id) {
             char buf[32] = {};
             ssize_t n = ::pread(fd.get(), buf, sizeof buf - 1, 0);
             std::string holder = n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string("?");
-            while (!holder.empty() && holder.back() == '\n') holder.pop_back();
+            while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
             return fail(Error{EWOULDBLOCK, fmt::format("container {} is locked by another operation (pid {})", id, holder)});
         }
         // The file may have been unlinked by a destroy between open and flock.
         struct stat a, b;
         if (::fstat(fd.get(), &a) < 0) return fail_sys(fmt::format("stat {}", path));
         if (::stat(path.c_str(), &b) < 0 || a.st_ino != b.st_ino || a.st_dev != b.st_dev) continue;
-        std::string me = fmt::format("{}\n", ::getpid());
-        if (::ftruncate(fd.get(), 0) == 0) (void)!::pwrite(fd.get(), me.data(), me.size(), 0);
+        // Written over the previous holder's in place, padded to the widest pid: the file
+        // keeps its size and its block (a truncate would free the block and the write take a
+        // new one, which on a file system mounted with `discard` waits for the device).
+        std::string me = fmt::format("{:<10}\n", ::getpid());
+        (void)!::pwrite(fd.get(), me.data(), me.size(), 0);
         return CtLock(std::move(fd), path);
     }
     return fail(fmt::format("could not lock {}: it keeps being replaced", path));

@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -161,6 +163,72 @@ Result<> remove_tree(const std::string& path) {
     BC_TRYV(remove_below(fd.get(), path, st.st_dev));
     if (::rmdir(path.c_str()) < 0 && errno != ENOENT) return fail_sys(fmt::format("rmdir {}", path));
     return {};
+}
+
+namespace {
+std::string trash_beside(const std::string& path) {
+    const auto slash = path.find_last_of('/');
+    return (slash == std::string::npos ? std::string(".") : path.substr(0, slash)) + "/" + kTrashDir;
+}
+
+// The background remover (a grandchild: its parent is reaped at once, so it is nobody's
+// zombie). It runs this process's code after fork() without exec, which a single-threaded
+// caller allows.
+[[noreturn]] void empty_trash(const std::string& trash) {
+    ::setsid();
+    int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    for (int i = 0; null >= 0 && i < 3; i++) ::dup2(null, i);
+    ::close_range(3, ~0U, 0);  // the container's lock above all: it must go with beanctl
+    Fd dir(::open(trash.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir || ::flock(dir.get(), LOCK_EX) < 0) ::_exit(0);
+    // Until a pass removes nothing: what cannot be removed waits for the next remover.
+    for (bool removed = true; removed;) {
+        removed = false;
+        auto names = list_dir(trash);
+        if (!names) break;
+        for (const auto& n : *names)
+            if (remove_tree(trash + "/" + n)) removed = true;
+    }
+    // The directory itself stays, empty, for the next one: making a directory costs an
+    // ext4 file system more than anything else a destroy does (its allocator looks for an
+    // inode number that was not freed recently).
+    ::_exit(0);
+}
+}  // namespace
+
+Result<> remove_tree_later(const std::string& path) {
+    struct stat st;
+    if (::lstat(path.c_str(), &st) < 0) {
+        if (errno == ENOENT) return {};
+        return fail_sys(fmt::format("stat {}", path));
+    }
+    if (!S_ISDIR(st.st_mode) || BC_TRY(is_mount_point(path))) return remove_tree(path);
+    const std::string trash = trash_beside(path);
+    const std::string name = path.substr(path.find_last_of('/') + 1);
+    const std::string to = fmt::format("{}/{}.{}", trash, name, ::getpid());
+    bool moved = ::rename(path.c_str(), to.c_str()) == 0;
+    if (!moved && errno == ENOENT && (::mkdir(trash.c_str(), 0700) == 0 || errno == EEXIST))
+        moved = ::rename(path.c_str(), to.c_str()) == 0;
+    if (!moved) return remove_tree(path);  // EXDEV and the like: here and now
+    pid_t child = ::fork();
+    if (child < 0) return remove_tree(trash);  // with no process to do it, we do
+    if (child == 0) {
+        if (::fork() == 0) empty_trash(trash);
+        ::_exit(0);
+    }
+    while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    return {};
+}
+
+bool wait_removed_later(const std::string& path, int timeout_ms) {
+    const std::string trash = trash_beside(path);
+    for (int waited = 0;; waited += 10) {
+        auto names = list_dir(trash);
+        if (!names || names->empty()) return true;
+        if (waited >= timeout_ms) return false;
+        ::usleep(10 * 1000);
+    }
 }
 
 bool exists(const std::string& path) {

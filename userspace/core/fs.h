@@ -28,6 +28,18 @@ Result<> mkdir_p(const std::string& path, mode_t mode = 0755);
 // mount (a mount point inside the tree is an error: nothing outside the tree is touched).
 // A missing path is not an error.
 Result<> remove_tree(const std::string& path);
+// Removes a directory tree as remove_tree() does, in the background, as vzctl removes a
+// private area: the tree is renamed at once into kTrashDir beside it (so its path is free
+// when this returns), and a detached process (its own session, no descriptor of ours) removes
+// whatever that directory holds. Removers take turns on a lock on the
+// directory, and each empties it, so nothing renamed there is left behind. Where the rename
+// cannot be done (another file system) the tree is removed here and now. A mount point is
+// refused, as by remove_tree(). The directory stays, empty, for the next removal.
+Result<> remove_tree_later(const std::string& path);
+inline constexpr const char* kTrashDir = ".beancounter-rm";
+// Waits until the trees remove_tree_later() put beside `path` are gone (false: still there
+// after `timeout_ms`).
+bool wait_removed_later(const std::string& path, int timeout_ms);
 bool exists(const std::string& path);
 bool is_dir(const std::string& path);
 // Entries of a directory (without . and ..), sorted.

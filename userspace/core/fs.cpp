@@ -179,6 +179,7 @@ std::string trash_beside(const std::string& path) {
     int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     for (int i = 0; null >= 0 && i < 3; i++) ::dup2(null, i);
     ::close_range(3, ~0U, 0);  // the container's lock above all: it must go with beanctl
+    if (trash.front() == '/' && ::chdir("/") < 0) ::_exit(0);  // holding no directory busy
     Fd dir(::open(trash.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!dir || ::flock(dir.get(), LOCK_EX) < 0) ::_exit(0);
     // Until a pass removes nothing: what cannot be removed waits for the next remover.

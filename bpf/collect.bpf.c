@@ -1097,6 +1097,58 @@ static __always_inline void collect_controllers(struct cgroup *cg, struct css_se
 		cpu_of(cg, c);
 }
 
+/* Which container a node at the containers' level is: its CTID (the node's name) and the
+ * slot of its record (bc_slots). The 6.7+ build keeps the answer in the node's own cgroup
+ * storage after the first collection that meets it, so later walks read one small entry
+ * instead of the node's kernfs node and name, parsing it and looking the CTID up (most of the
+ * walk's own cost per container, after the iterator's: Documentation/benchmarks.md). The
+ * entry goes with the cgroup (a container's nodes go at every stop), and is checked against
+ * the record, which names its container. */
+#ifdef BC_WITH_TASKS
+struct ct_ident {
+	__u32 ct, slot;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_CGRP_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct ct_ident);
+} bc_ct_ident SEC(".maps");
+#endif
+
+static __always_inline struct bc_ct_counters *ct_of_node(struct cgroup *cg, __u32 *ctp, __u32 *slotp)
+{
+	struct bc_ct_counters *c;
+	__u32 ct;
+#ifdef BC_WITH_TASKS
+	struct ct_ident *id = bpf_cgrp_storage_get(&bc_ct_ident, cg, 0, 0);
+
+	if (id) {
+		__u32 slot = id->slot;
+
+		c = bpf_map_lookup_elem(&bc_counters, &slot);
+		if (c && c->ctid == id->ct) {
+			*ctp = id->ct;
+			*slotp = slot;
+			return c;
+		}
+	}
+#endif
+	ct = ctid_of(cg);
+	c = ct ? bc_counters_at(ct, slotp) : 0;
+	if (!c)
+		return 0;
+	*ctp = ct;
+#ifdef BC_WITH_TASKS
+	id = bpf_cgrp_storage_get(&bc_ct_ident, cg, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (id) {
+		id->ct = ct;
+		id->slot = *slotp;
+	}
+#endif
+	return c;
+}
+
 /* One step of the walk (post-order, so a container's sub-cgroups come before its node).
  * Returns the container's record, with its controllers' counters copied in, when cg is a
  * container's node. */
@@ -1128,8 +1180,7 @@ static __always_inline struct bc_ct_counters *collect_node(struct bpf_iter_meta 
 			w->ns_done = collect_ns_of_sub(cg);
 		return 0;
 	}
-	ct = ctid_of(cg);
-	c = ct ? bc_counters_at(ct, &slot) : 0;
+	c = ct_of_node(cg, &ct, &slot);
 	if (!c)
 		return 0;
 	*ctp = ct;

@@ -14,6 +14,9 @@
 //   controllers  the narrower set read_cgroup_counters() returns (usage, peak, limit and
 //             failcnt of memory, kmem and pids: the values the kernel's controllers keep
 //             exactly), as the tests compare with.
+// It also times the kernel's cgroup walk alone: an iterator over the same node, in the same
+// order, whose program returns at once (what any collecting iterator pays before it reads
+// anything of a container).
 // The containers are cgroups under a private prefix, registered in a private pin directory;
 // both are removed at the end, also on failure. They are empty, unless `tasks` is given:
 // then each holds one sleeping process in a network and a mount namespace of its own, as a
@@ -35,7 +38,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
 #include <algorithm>
+#include <cstring>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -52,10 +60,32 @@
 #include "bpf/accounting.h"
 #include "cgroup/ctgroup.h"
 #include "cgroup/layout.h"
+#include "core/fd.h"
 #include "core/proc.h"
 
 namespace {
 using Clock = std::chrono::steady_clock;
+
+// An iterator link over `node` (post-order, as the collection's) whose program does nothing.
+int empty_walk_link(const std::string& node) {
+    btf* vmlinux = btf__load_vmlinux_btf();
+    const int target = vmlinux ? btf__find_by_name_kind(vmlinux, "bpf_iter_cgroup", BTF_KIND_FUNC) : -1;
+    btf__free(vmlinux);
+    if (target < 0) return -1;
+    const bpf_insn insns[] = {
+        {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .src_reg = 0, .off = 0, .imm = 0},
+        {.code = BPF_JMP | BPF_EXIT, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0},
+    };
+    LIBBPF_OPTS(bpf_prog_load_opts, po, .expected_attach_type = BPF_TRACE_ITER, .attach_btf_id = static_cast<__u32>(target));
+    bc::Fd prog(::bpf_prog_load(BPF_PROG_TYPE_TRACING, "bc_walk_only", "GPL", insns, 2, &po));
+    bc::Fd cg(::open(node.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!prog || !cg) return -1;
+    bpf_iter_link_info li{};
+    li.cgroup.cgroup_fd = static_cast<__u32>(cg.get());
+    li.cgroup.order = BPF_CGROUP_ITER_DESCENDANTS_POST;
+    LIBBPF_OPTS(bpf_link_create_opts, lo, .iter_info = &li, .iter_info_len = sizeof li);
+    return ::bpf_link_create(prog.get(), 0, BPF_TRACE_ITER, &lo);
+}
 
 double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
@@ -256,6 +286,15 @@ int main(int argc, char** argv) {
             if (!(c.flags & BC_CT_MEMORY) || !(c.flags & BC_CT_TRAFFIC))
                 die(fmt::format("container {}: memory or traffic not collected", id));
     };
+    bc::Fd walk(empty_walk_link(options.mem_cgroup));
+    if (!walk) die(fmt::format("an empty cgroup iterator over {}: {}", options.mem_cgroup, std::strerror(errno)));
+    auto walk_only = [&] {
+        bc::Fd it(::bpf_iter_create(walk.get()));
+        char buf[64];
+        if (!it) die("bpf_iter_create");
+        while (::read(it.get(), buf, sizeof buf) > 0) {
+        }
+    };
     FileReader reader;
     auto all_files_read = [&] {
         reader.files = 0;
@@ -282,7 +321,7 @@ int main(int argc, char** argv) {
         all_files_read();
         files_read();
     }
-    std::vector<double> b, a, f, ratio_all, ratio, parts[2];
+    std::vector<double> b, a, f, ratio_all, ratio, parts[3];
     for (unsigned r = 0; r < rounds; ++r) {
         double t[3] = {};
         for (unsigned k = 0; k < 3; ++k) {  // rotating order
@@ -300,6 +339,8 @@ int main(int argc, char** argv) {
         // The bpf read's parts, for the record.
         parts[0].push_back(time_us([&] { (void)acct->collect(options.mem_cgroup); }));
         parts[1].push_back(time_us([&] { (void)acct->read_all(); }));
+        files_read();  // the walk alone, timed as cold as the rounds' bpf reads can be
+        parts[2].push_back(time_us(walk_only));
     }
     auto row = [](const char* what, const std::vector<double>& v) {
         std::printf("  %-36s median %9.1f us  [%.1f .. %.1f]\n", what, median(v), *std::min_element(v.begin(), v.end()),
@@ -312,6 +353,7 @@ int main(int argc, char** argv) {
     row("bpf (collect + counters)", b);
     std::printf("    of which: collect %.1f us, counters (mapped) %.1f us (medians, timed apart)\n", median(parts[0]),
                 median(parts[1]));
+    std::printf("    the kernel's cgroup walk alone (an empty program): %.1f us\n", median(parts[2]));
     row(fmt::format("files, every value ({} files)", reader.files).c_str(), a);
     row("cgroupfs, controller counters only", f);
     std::printf("  files / bpf, per round              median %9.1fx\n", median(ratio_all));

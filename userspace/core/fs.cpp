@@ -212,7 +212,7 @@ Result<> remove_tree_later(const std::string& path) {
         moved = ::rename(path.c_str(), to.c_str()) == 0;
     if (!moved) return remove_tree(path);  // EXDEV and the like: here and now
     pid_t child = ::fork();
-    if (child < 0) return remove_tree(trash);  // with no process to do it, we do
+    if (child < 0) return remove_tree(to);  // with no process to do it, we do
     if (child == 0) {
         if (::fork() == 0) empty_trash(trash);
         ::_exit(0);

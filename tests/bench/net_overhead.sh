@@ -11,11 +11,12 @@
 # then an OFF/OFF control series that shows the noise floor. Prints the median per-pair
 # ratios ON/OFF, EMPTY/OFF and ON/EMPTY, and what one run of the egress program costs by
 # BPF_PROG_TEST_RUN (tests/bench/netprogs.cpp, "cost").
-# PATHS (default "lo veth") picks the paths; SETTLE (default 2) the seconds after a switch.
+# PATHS (default "lo veth") picks the paths, KINDS (default "tcp udp64") the workloads;
+# SETTLE (default 2) the seconds after a switch.
 # Needs root, a build and iperf3 + jq (tools/install-deps.sh bench). Everything lives
 # under /tmp/bc-netbench, a private cgroup prefix and pin directory, removed on exit.
 set -euo pipefail
-case ${1:-} in -h|--help) sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 0 ;; esac
+case ${1:-} in -h|--help) sed -n '2,18s/^# \{0,1\}//p' "$0"; exit 0 ;; esac
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PAIRS=${1:-8}
 SECS=${2:-3}
@@ -97,7 +98,7 @@ echo "net_overhead: $PAIRS pairs of ${SECS}s iperf3 runs of container $CT (paths
 : > "$W/pairs"
 for ((i = 1; i <= PAIRS; i++)); do
   for PATH_KIND in ${PATHS:-lo veth}; do
-    for kind in tcp udp64; do
+    for kind in ${KINDS:-tcp udp64}; do
       if ((i % 2)); then on=$($kind on); off=$($kind off); else off=$($kind off); on=$($kind on); fi
       empty=$($kind empty)
       off2=$($kind off)

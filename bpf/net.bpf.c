@@ -16,10 +16,10 @@
  * attaches the programs, and through bc_link_cache, a direct-mapped copy of bc_links indexed
  * by the interface index modulo its size, which the verifier turns into an address
  * computation (no call, no hashing; tests/bench/net_overhead.sh times both paths). A link
- * whose cache entry another link holds is found in bc_links. So the hot path is two array lookups and two plain adds, and a link's counts
- * stay with the container when the link goes. Plain adds
- * are safe: tc ingress runs in softirq and tc egress with bottom halves disabled, so no
- * other run of these programs interleaves on the same CPU. The collection sums each
+ * whose cache entry another link holds is found in bc_links. So the hot path is two array
+ * lookups and two plain adds, and a link's counts stay with the container when the link
+ * goes. Plain adds are safe: tc ingress runs in softirq and tc egress with bottom halves
+ * disabled, so no other run of these programs interleaves on the same CPU. The collection sums each
  * container's entry over CPUs into its record (bpf/collect.bpf.c).
  *
  * Bytes are the Ethernet frame's payload (the IP packet: header and payload; a GSO packet's
@@ -99,7 +99,6 @@ static __always_inline int count(struct __sk_buff *skb, bool out)
 		slot = link->slot;
 	}
 	t = bpf_map_lookup_elem(&bc_traffic, &slot);
-
 	if (!t)
 		return TC_ACT_OK;
 	len = len > ETH_HLEN ? len - ETH_HLEN : 0;

@@ -6,8 +6,8 @@
 # ON with every beancounter program attached (as beanctl leaves them), OFF with none (the
 # links unpinned, which detaches the cgroup and tracing programs, and the host side's
 # programs taken off: no source guard either), and EMPTY: every program attached, but on the
-# host side an empty program in place of beancounter's (what the tcx hooks cost with nothing
-# in them; tcx kernels only, 6.6+). Adjacent pairs whose order flips every pair, then EMPTY,
+# host side an empty program in place of beancounter's (what the hooks cost with nothing in
+# them). Adjacent pairs whose order flips every pair, then EMPTY,
 # then an OFF/OFF control series that shows the noise floor. Prints the median per-pair
 # ratios ON/OFF, EMPTY/OFF and ON/EMPTY, and what one run of the egress program costs by
 # BPF_PROG_TEST_RUN (tests/bench/netprogs.cpp, "cost").

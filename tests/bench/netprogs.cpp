@@ -4,8 +4,8 @@
 //          where the kernel has them, tc filters before), leaving the link's counting
 //          entries as they are;
 //   off    takes them off;
-//   empty  attaches, in their place, a program that passes every packet and does nothing
-//          (tcx only, 6.6+): what the hooks cost with no work in them;
+//   empty  attaches, in their place and the same way, a program that passes every packet
+//          and does nothing: what the hooks cost with no work in them;
 //   cost   prints what one run of the host side's egress program (bc_net_to_ct) costs on a
 //          64-byte UDP frame of that link, by BPF_PROG_TEST_RUN (the average of many runs,
 //          the lowest of 5 rounds): the link found through bc_link_cache, through bc_links
@@ -39,21 +39,12 @@ int empty_program() {
     return ::bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "bc_bench_empty", "GPL", insns, 2, nullptr);
 }
 
-// BPF_TCX_INGRESS and BPF_TCX_EGRESS (not in Debian 12's UAPI headers).
-constexpr auto kTcxIngress = static_cast<bpf_attach_type>(46), kTcxEgress = static_cast<bpf_attach_type>(47);
-
 int attach_empty(const std::string& pin_dir, int ifindex) {
     bc::Fd prog(empty_program());
     if (!prog) return std::perror("netprogs: loading an empty program"), 1;
-    for (bool ingress : {true, false}) {
-        bc::Fd link(::bpf_link_create(prog.get(), ifindex, ingress ? kTcxIngress : kTcxEgress, nullptr));
-        // Pinned where beanctl pins its own, so that `off` takes them away.
-        const std::string pin = pin_dir + "/link_net_" + std::to_string(ifindex) + (ingress ? "_in" : "_out");
-        if (!link || ::bpf_obj_pin(link.get(), pin.c_str()) < 0) {
-            std::perror("netprogs: attaching an empty tcx program (needs Linux 6.6+)");
-            bc::bpf::detach_programs(pin_dir, ifindex);
-            return 1;
-        }
+    if (auto r = bc::bpf::attach_program_fds(pin_dir, ifindex, prog.get(), prog.get()); !r) {
+        std::fprintf(stderr, "netprogs: attaching an empty program: %s\n", r.error().msg.c_str());
+        return 1;
     }
     return 0;
 }

@@ -43,12 +43,12 @@
 #include <bpf/libbpf.h>
 
 #include <algorithm>
-#include <cstring>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fmt/format.h>
 #include <string>

@@ -133,44 +133,43 @@ void uncache_link(int cache, __u32 ifindex) {
 Result<std::vector<int>> counted_devices(const std::string& pin_dir, std::optional<Ctid> of) {
     auto links = BC_TRY(pinned(pin_dir, "bc_links"));
     std::vector<int> out;
-    constexpr __u32 kChunk = 256;
-    std::vector<__u32> keys(kChunk);
-    std::vector<bc_link> values(kChunk);
+    std::vector<__u32> keys(256);
+    std::vector<bc_link> values(keys.size());
     __u32 batch = 0;
-    for (bool first = true;; first = false) {
-        __u32 n = kChunk;
+    __u32* from = nullptr;  // the first batch
+    for (;;) {
+        auto n = static_cast<__u32>(keys.size());
         LIBBPF_OPTS(bpf_map_batch_opts, o);
-        const int r = ::bpf_map_lookup_batch(links.get(), first ? nullptr : &batch, &batch, keys.data(), values.data(), &n, &o);
-        const int e = errno;
-        if (r < 0 && e != ENOENT) {
-            // ENOSPC: a hash bucket holds more than kChunk keys. Then one by one.
-            if (e != ENOSPC) return fail_sys(e, "listing the boundary links (bc_links)");
+        const int r = ::bpf_map_lookup_batch(links.get(), from, &batch, keys.data(), values.data(), &n, &o);
+        if (r < 0 && errno == ENOSPC) {  // a hash bucket holds more keys than that: again, with room
+            keys.resize(keys.size() * 2);
+            values.resize(keys.size());
             out.clear();
-            __u32 k = 0, next = 0;
-            bc_link v{};
-            for (bool f = true; ::bpf_map_get_next_key(links.get(), f ? nullptr : &k, &next) == 0; f = false) {
-                k = next;
-                if (of && (::bpf_map_lookup_elem(links.get(), &k, &v) < 0 || v.ctid != *of)) continue;
-                out.push_back(static_cast<int>(k));
-            }
-            return out;
+            from = nullptr;
+            continue;
         }
+        if (r < 0 && errno != ENOENT) return fail_sys("listing the boundary links (bc_links)");
         for (__u32 i = 0; i < n; i++)
             if (!of || values[i].ctid == *of) out.push_back(static_cast<int>(keys[i]));
         if (r < 0) return out;  // ENOENT: the last batch
+        from = &batch;
     }
 }
 }  // namespace
 
+Result<> attach_program_fds(const std::string& pin_dir, int ifindex, int in_fd, int out_fd) {
+    if (BC_TRY(attach_tcx(pin_dir, ifindex, in_fd, out_fd))) return {};
+    Result<> r = make_hooks(ifindex);
+    if (r) r = attach_tc(ifindex, BPF_TC_INGRESS, in_fd, false);
+    if (r) r = attach_tc(ifindex, BPF_TC_EGRESS, out_fd, false);
+    if (!r) detach_all(ifindex);
+    return r;
+}
+
 Result<> attach_programs(const std::string& pin_dir, int ifindex, Boundary kind) {
     auto in = BC_TRY(pinned(pin_dir, pin_of(ingress_prog(kind)).c_str()));
     auto out = BC_TRY(pinned(pin_dir, pin_of("bc_net_to_ct").c_str()));
-    if (BC_TRY(attach_tcx(pin_dir, ifindex, in.get(), out.get()))) return {};
-    Result<> r = make_hooks(ifindex);
-    if (r) r = attach_tc(ifindex, BPF_TC_INGRESS, in.get(), false);
-    if (r) r = attach_tc(ifindex, BPF_TC_EGRESS, out.get(), false);
-    if (!r) detach_all(ifindex);
-    return r;
+    return attach_program_fds(pin_dir, ifindex, in.get(), out.get());
 }
 
 void detach_programs(const std::string& pin_dir, int ifindex) {

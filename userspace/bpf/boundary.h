@@ -30,6 +30,8 @@ Result<> attach_boundary(const std::string& pin_dir, int ifindex, Ctid id, Bound
 // tcx links pinned as link_net_<ifindex>_in and _out where the kernel has tcx (6.6+), classic
 // tc filters (clsact, handle 1, priority 1) before. For attach_boundary() and for benchmarks.
 Result<> attach_programs(const std::string& pin_dir, int ifindex, Boundary kind);
+// The same with the given programs (for benchmarks that compare ours with others).
+Result<> attach_program_fds(const std::string& pin_dir, int ifindex, int in_fd, int out_fd);
 void detach_programs(const std::string& pin_dir, int ifindex);
 // After the host side `ifindex` was deleted: its entry (and link pins) away.
 Result<> retire_boundary(const std::string& pin_dir, int ifindex);

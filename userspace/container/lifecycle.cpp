@@ -60,8 +60,8 @@ Result<> Manager::create(Ctid id, const CreateOptions& o) {
         ::rmdir(ct.ve_root.c_str());
         return std::unexpected(std::move(e));
     };
-    // The root's mount point too, made once here rather than at the first start (on ext4 a
-    // new directory costs the start half a millisecond); destroy removes it.
+    // The root's mount point too, made once here rather than at the first start (making a
+    // directory is among the dearer steps of a start on ext4); destroy removes it.
     if (auto r = fs::mkdir_p(ct.ve_root, 0755); !r) return undo(r.error());
     log::debug("unpacking template {} into {}", tname, priv);
     if (auto r = unpack(archive, priv); !r) return undo(r.error().wrap(fmt::format("unpacking {}", archive)));

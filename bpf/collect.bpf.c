@@ -1204,8 +1204,11 @@ int bc_collect(struct bpf_iter__cgroup *ctx)
 	__u32 ct;
 	bool first;
 	struct walk_state *w = walk_step(ctx->meta, &first);
-	struct bc_ct_counters *c = collect_node(ctx->meta, ctx->cgroup, w, &ct);
+	struct bc_ct_counters *c;
 
+	if (first)
+		bc_sock_walk_begin();
+	c = collect_node(ctx->meta, ctx->cgroup, w, &ct);
 	if (c)
 		bc_sock_snapshot(ct, c); /* for the settling walk that comes next */
 	return 0;

@@ -221,7 +221,10 @@ static __always_inline void bc_set_held(struct bc_counter *r, __u64 held, __u64 
  * container that holds sockets, keyed by the collecting thread, so that collections run at
  * once do not mix. bc_collect takes the snapshot as it passes each container (generation,
  * begun and ended charges); bc_sock_settle, read next by the same thread, counts the live
- * marks into it and settles. LRU: a collection killed in between leaves nothing that lasts. */
+ * marks into it and settles. A collection's snapshots form a list: the entry of CTID 0 (no
+ * container has it) names the latest, and each names the one taken before it, so that the
+ * settling visits exactly those instead of every bucket of the map. LRU: a collection
+ * killed in between leaves nothing that lasts. */
 struct bc_walk_key {
 	__u32 tid;
 	__u32 ct;
@@ -230,7 +233,7 @@ struct bc_walk {
 	__u32 generation;
 	__u32 begun;
 	__u32 ended;
-	__u32 pad;
+	__u32 next; /* CTID of the snapshot this collection took before (0: none) */
 	__u64 live[2]; /* [0] other, [1] TCP */
 	/* The live sockets' buffers, in bytes: TCP send queues, TCP receive queues, other
 	 * sockets' sends in flight, other sockets' receive queues. */
@@ -256,20 +259,45 @@ static __always_inline void bc_set_sockbufs(struct bc_ct_counters *c, __u64 tcp_
 	c->flags |= BC_CT_SOCKBUF;
 }
 
-/* Called by the collecting walk for each container, before the settling walk. */
+/* A collection begins: the list of this thread's snapshots starts empty (one left by a
+ * collection killed before its settling is dropped; its entries age out). */
+static __always_inline void bc_sock_walk_begin(void)
+{
+	struct bc_walk_key head = {.tid = (__u32)bpf_get_current_pid_tgid()};
+
+	bpf_map_delete_elem(&bc_sock_walk, &head);
+}
+
 static __always_inline void bc_sock_snapshot(__u32 ct, struct bc_ct_counters *c)
 {
-	struct bc_walk_key k = {.tid = (__u32)bpf_get_current_pid_tgid(), .ct = ct};
-	struct bc_walk w = {.generation = c->generation};
+	struct bc_walk_key k = {.tid = (__u32)bpf_get_current_pid_tgid(), .ct = ct}, head = {.tid = k.tid};
+	struct bc_walk w = {.generation = c->generation}, *h;
 
 	/* Nothing to lower (and no entry to make) for a container that holds no socket. */
 	if (!c->res[BC_RES_numtcpsock].held && !c->res[BC_RES_numothersock].held) {
 		bc_set_sockbufs(c, 0, 0, 0, 0); /* and no buffer */
 		return;
 	}
+	h = bpf_map_lookup_elem(&bc_sock_walk, &head);
+	if (!h) {
+		struct bc_walk empty = {};
+
+		bpf_map_update_elem(&bc_sock_walk, &head, &empty, BPF_NOEXIST);
+		h = bpf_map_lookup_elem(&bc_sock_walk, &head);
+		if (!h)
+			return;
+	}
 	w.begun = __sync_fetch_and_add(&c->sock_begun, 0); /* begun first, then ended */
 	w.ended = __sync_fetch_and_add(&c->sock_ended, 0);
-	bpf_map_update_elem(&bc_sock_walk, &k, &w, BPF_ANY);
+	if (h->next == ct) { /* the same container again (a repeated step): keep its place */
+		struct bc_walk *again = bpf_map_lookup_elem(&bc_sock_walk, &k);
+
+		w.next = again ? again->next : 0;
+	} else {
+		w.next = h->next;
+	}
+	if (!bpf_map_update_elem(&bc_sock_walk, &k, &w, BPF_ANY))
+		h->next = ct;
 }
 
 #endif /* BEANCOUNTER_MAPS_BPF_H */

@@ -236,12 +236,12 @@ int BPF_PROG(bc_sock_destroy, struct sock *sk)
 
 /* The settling walk: an iterator over bc_sock_mark (every marked socket alive), read by every
  * collection right after bc_collect, which left a snapshot of each container holding
- * sockets in bc_sock_walk (generation, begun, ended; maps.bpf.h). Each mark: one more live
- * socket of its kind in the snapshot. Last call (no socket): for every snapshot of this
- * thread whose container's charges stood still throughout (none in progress at the
- * snapshot, none begun since), a count above the live marks is lowered to them, by
- * compare-and-swap (a charge that lands meanwhile makes it fail, and it waits for the next
- * walk). */
+ * sockets in bc_sock_walk (generation, begun, ended; maps.bpf.h), listed from the entry of
+ * CTID 0. Each mark: one more live socket of its kind in the snapshot. Last call (no
+ * socket): for every snapshot of that list whose container's charges stood still throughout
+ * (none in progress at the snapshot, none begun since), a count above the live marks is
+ * lowered to them, by compare-and-swap (a charge that lands meanwhile makes it fail, and it
+ * waits for the next walk). */
 static __always_inline void settle_one(struct bc_counter *r, __u64 live)
 {
 	__u64 held = r->held;
@@ -255,13 +255,16 @@ static __always_inline void settle_one(struct bc_counter *r, __u64 live)
 	}
 }
 
-static long walk_settle(struct bpf_map *map, struct bc_walk_key *k, struct bc_walk *w, void *ctx)
+/* One snapshot of the list, settled and dropped; k->ct becomes the next (0: the end). */
+static long settle_next(__u32 i, struct bc_walk_key *k)
 {
+	struct bc_walk *w = k->ct ? bpf_map_lookup_elem(&bc_sock_walk, k) : 0;
 	struct bc_ct_counters *c;
+	__u32 ct = k->ct;
 
-	if (k->tid != (__u32)bpf_get_current_pid_tgid())
-		return 0; /* another collection's */
-	c = bc_counters_of(k->ct);
+	if (!w)
+		return 1;
+	c = bc_counters_of(ct);
 	if (c && w->generation == c->generation && w->begun == w->ended &&
 	    __sync_fetch_and_add(&c->sock_begun, 0) == w->begun) {
 		settle_one(&c->res[BC_RES_numtcpsock], w->live[1]);
@@ -269,8 +272,21 @@ static long walk_settle(struct bpf_map *map, struct bc_walk_key *k, struct bc_wa
 	}
 	if (c && w->generation == c->generation)
 		bc_set_sockbufs(c, w->tcp_snd, w->tcp_rcv, w->other_snd, w->other_rcv);
-	bpf_map_delete_elem(&bc_sock_walk, k);
+	k->ct = w->next;
+	bpf_map_delete_elem(&bc_sock_walk, &(struct bc_walk_key){.tid = k->tid, .ct = ct});
 	return 0;
+}
+
+static __always_inline void settle_all(void)
+{
+	struct bc_walk_key head = {.tid = (__u32)bpf_get_current_pid_tgid()}, k = head;
+	struct bc_walk *h = bpf_map_lookup_elem(&bc_sock_walk, &head);
+
+	if (!h)
+		return; /* no snapshot taken */
+	k.ct = h->next;
+	bpf_loop(BC_MAX_CTS, settle_next, &k, 0);
+	bpf_map_delete_elem(&bc_sock_walk, &head);
 }
 
 SEC("iter/bpf_sk_storage_map")
@@ -283,7 +299,7 @@ int bc_sock_settle(struct bpf_iter__bpf_sk_storage_map *ctx)
 	int rcv, snd;
 
 	if (!sk) {
-		bpf_for_each_map_elem(&bc_sock_walk, walk_settle, 0, 0);
+		settle_all();
 		return 0;
 	}
 	if (!mark)

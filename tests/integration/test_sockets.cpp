@@ -176,39 +176,48 @@ TEST_F(SocketsTest, NoDriftAfterAMillionCycles) {
 TEST_F(SocketsTest, ChargesOfSocketsGoneUnseenAreSettledAtTheNextRead) {
     // A socket that went without its release program running keeps its charge in the
     // counter, but its mark goes with it: the next collection lowers the count to the marks
-    // alive, exactly, and never below.
-    start_with_helper(1511);
-    const std::string id = "1511";
-    ASSERT_EQ(background(id, "hold 1 0 2 600"), "ready 3 2\n");
-    ASSERT_EQ(wait_socks(id, [](const Socks& x) { return x.tcp == 3 && x.other == 2; }), (Socks{3, 3, 0, 2, 2}));
+    // alive, exactly, and never below. Three containers hold sockets, so that the walk's
+    // list of snapshots has a first, a middle and a last one.
+    const std::vector<std::string> ids = {"1511", "1513", "1514"};
+    for (const auto& id : ids) {
+        start_with_helper(static_cast<unsigned>(std::stoul(id)));
+        ASSERT_EQ(background(id, "hold 1 0 2 600"), "ready 3 2\n");
+        ASSERT_EQ(wait_socks(id, [](const Socks& x) { return x.tcp == 3 && x.other == 2; }), (Socks{3, 3, 0, 2, 2}));
+    }
     const std::uint64_t settled_before = sock_stat(9);
 
-    // Charges with no socket behind them, as a missed release leaves (the container is
-    // quiet: nothing else writes its record meanwhile).
+    // Charges with no socket behind them, as a missed release leaves (the containers are
+    // quiet: nothing else writes their records meanwhile).
     int slots = ::bpf_obj_get((bpf_dir() + "/bc_slots").c_str()), fd = ::bpf_obj_get((bpf_dir() + "/bc_counters").c_str());
     ASSERT_GE(slots, 0);
     ASSERT_GE(fd, 0);
-    __u32 ctid = 1511, key = 0;
-    ASSERT_EQ(::bpf_map_lookup_elem(slots, &ctid, &key), 0);
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        __u32 ctid = static_cast<__u32>(std::stoul(ids[i])), key = 0;
+        ASSERT_EQ(::bpf_map_lookup_elem(slots, &ctid, &key), 0);
+        bc_ct_counters c{};
+        ASSERT_EQ(::bpf_map_lookup_elem(fd, &key, &c), 0);
+        c.res[BC_RES_numtcpsock].held += 2 + i;
+        c.res[BC_RES_numothersock].held += 5;
+        ASSERT_EQ(::bpf_map_update_elem(fd, &key, &c, BPF_EXIST), 0);
+    }
     ::close(slots);
-    bc_ct_counters c{};
-    ASSERT_EQ(::bpf_map_lookup_elem(fd, &key, &c), 0);
-    c.res[BC_RES_numtcpsock].held += 2;
-    c.res[BC_RES_numothersock].held += 5;
-    ASSERT_EQ(::bpf_map_update_elem(fd, &key, &c, BPF_EXIST), 0);
     ::close(fd);
 
-    Socks s = socks(id);
-    EXPECT_EQ(s.tcp, 3u) << diagnosis(id);
-    EXPECT_EQ(s.other, 2u);
-    EXPECT_EQ(sock_stat(9), settled_before + 7);
-    EXPECT_EQ(socks(id).tcp, 3u) << "a second walk finds nothing to settle";
-    EXPECT_EQ(sock_stat(9), settled_before + 7);
+    for (const auto& id : ids) {
+        Socks s = socks(id);
+        EXPECT_EQ(s.tcp, 3u) << id << diagnosis(id);
+        EXPECT_EQ(s.other, 2u) << id;
+    }
+    EXPECT_EQ(sock_stat(9), settled_before + 2 + 3 + 4 + 3 * 5);
+    EXPECT_EQ(socks(ids[1]).tcp, 3u) << "a second walk finds nothing to settle";
+    EXPECT_EQ(sock_stat(9), settled_before + 24);
 
     // And the counting goes on from there, exactly.
-    ASSERT_EQ(beanctl({"exec", id, "killall", "-9", "sockets"}).code, 0);
-    EXPECT_EQ(wait_socks(id, [](const Socks& x) { return x.tcp == 0 && x.other == 0; }).tcp, 0u);
-    EXPECT_EQ(sock_stat(9), settled_before + 7) << "the uncharges at exit did it, not the walk";
+    for (const auto& id : ids) {
+        ASSERT_EQ(beanctl({"exec", id, "killall", "-9", "sockets"}).code, 0);
+        EXPECT_EQ(wait_socks(id, [](const Socks& x) { return x.tcp == 0 && x.other == 0; }).tcp, 0u);
+    }
+    EXPECT_EQ(sock_stat(9), settled_before + 24) << "the uncharges at exit did it, not the walk";
 }
 
 TEST_F(SocketsTest, SocketBuffersAreTheQueuedBytesOfTheContainersSockets) {

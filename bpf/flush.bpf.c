@@ -17,8 +17,8 @@
  * The kfunc is cgroup_rstat_flush() up to Linux 6.15, which flushes every controller of the
  * cgroup at once: bc_flush then also flushes the memory statistics on cgroup2, and the same
  * program attached a second time (link_flush_mem) to the v1 memory hierarchy's node that
- * holds every container flushes them on hybrid hosts (on cgroup2 that second link repeats
- * the first at almost no cost: nothing is left to fold). From 6.16 on it is
+ * holds every container flushes them on hybrid hosts (on cgroup2 that second link is
+ * attached to the first one's node, and readers do not run it). From 6.16 on it is
  * css_rstat_flush(), which flushes one controller's state and must be given a trusted pointer to it; a program can reach the
  * memory controller's state of a cgroup only through an RCU pointer (cgroup->subsys[]),
  * which a sleepable kfunc may not take. There the reader folds the memory statistics by

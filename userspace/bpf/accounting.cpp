@@ -448,6 +448,16 @@ Result<std::optional<Accounting>> Accounting::open(const std::string& pin_dir) {
     a.collector_ = BC_TRY(pinned("link_collect"));
     a.flusher_ = BC_TRY(pinned("link_flush"));
     a.mem_flusher_ = BC_TRY(pinned("link_flush_mem"));
+    // Where memory is cgroup2's (pure cgroup2 up to Linux 6.15), link_flush_mem is attached
+    // to the node link_flush is, and link_flush folds every controller's statistics there
+    // already: one iterator run less per collection.
+    if (a.flusher_ && a.mem_flusher_) {
+        const std::uint64_t node = link_cgroup(a.flusher_.get());
+        if (node && node == link_cgroup(a.mem_flusher_.get())) {
+            a.mem_flusher_ = Fd();
+            a.mem_folded_ = true;
+        }
+    }
     a.settler_ = BC_TRY(pinned("link_sock_settle"));
     a.task_summer_ = BC_TRY(pinned("link_task_sums"));
     return a;
@@ -718,7 +728,7 @@ Result<> Accounting::collect(const std::string& memory_prefix) const {
     if (flusher_) BC_TRYV(run_iterator(flusher_, "bringing the cgroups' CPU time up to date"));
     if (mem_flusher_) {
         BC_TRYV(run_iterator(mem_flusher_, "bringing the memory cgroups' statistics up to date"));
-    } else if (!memory_prefix.empty()) {
+    } else if (!mem_folded_ && !memory_prefix.empty()) {
         // No link_flush_mem: Linux 6.16+, where no program can fold the memory statistics
         // (bpf/flush.bpf.c). A read of the prefix node's memory.stat folds every
         // container's below it, when more than 64 pages per CPU wait (the kernel's own

@@ -106,7 +106,8 @@ private:
     Fd collector_;
     Fd settler_;  // link_sock_settle (bpf/sock.bpf.c)
     Fd flusher_;  // link_flush (bpf/flush.bpf.c)
-    Fd mem_flusher_;  // link_flush_mem (bpf/flush.bpf.c)
+    Fd mem_flusher_;  // link_flush_mem (bpf/flush.bpf.c), unless it would repeat link_flush
+    bool mem_folded_ = false;  // link_flush folds the memory statistics too
     Fd task_summer_;  // link_task_sums (bpf/collect.bpf.c), on kernels without the css_task iterator
 };
 

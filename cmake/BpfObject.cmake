@@ -4,7 +4,15 @@
 # libbpf skeleton <NAME>.skel.h with bpftool. DEFINES (e.g. BC_WITH_TASKS) build a variant
 # of a source as an object of its own. Creates an INTERFACE target bpf_<NAME> whose include
 # directory holds the skeleton.
-find_program(BPF_CLANG NAMES clang clang-14 REQUIRED)
+# clang 15 or later: the programs mark the kernel pointers a map holds (kptrs) with BTF type
+# tags, which clang 14 does not emit. Debian 12 has clang-16 beside its default clang 14.
+find_program(BPF_CLANG NAMES clang-16 clang-15 clang-17 clang-18 clang-19 clang REQUIRED)
+execute_process(COMMAND ${BPF_CLANG} -dumpversion OUTPUT_VARIABLE BPF_CLANG_VERSION OUTPUT_STRIP_TRAILING_WHITESPACE)
+if(BPF_CLANG_VERSION VERSION_LESS 15)
+  message(FATAL_ERROR "${BPF_CLANG} is clang ${BPF_CLANG_VERSION}; the BPF programs need clang 15 or later "
+                      "(Debian 12: apt-get install clang-16, or tools/install-deps.sh)")
+endif()
+message(STATUS "BPF compiler: ${BPF_CLANG} (clang ${BPF_CLANG_VERSION})")
 find_program(BPFTOOL NAMES bpftool PATHS /usr/sbin /usr/local/sbin REQUIRED)
 set(BPF_VMLINUX_BTF "/sys/kernel/btf/vmlinux" CACHE FILEPATH "BTF of the kernel used to generate vmlinux.h")
 set(BPF_GEN_DIR ${CMAKE_BINARY_DIR}/bpf-gen)

@@ -3,7 +3,7 @@
 # Idempotent: only missing packages are fetched. Needs root (apt-get).
 set -euo pipefail
 
-BUILD=(cmake make g++ pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
+BUILD=(cmake make g++ pkg-config clang-16 bpftool libbpf-dev libelf-dev zlib1g-dev
        libboost-program-options-dev libgtest-dev libfmt-dev nlohmann-json3-dev libarchive-dev libseccomp-dev
        libnl-3-dev libnl-route-3-dev)
 RUNTIME=(busybox-static debootstrap ca-certificates)

@@ -874,6 +874,7 @@ static __always_inline void take_tasks(struct cgroup *cg, struct task_sums *s, s
 
 extern struct cgroup *bpf_cgroup_ancestor(struct cgroup *cgrp, int level) __ksym;
 extern void bpf_cgroup_release(struct cgroup *cgrp) __ksym;
+extern struct cgroup *bpf_cgroup_acquire(struct cgroup *cgrp) __ksym;
 extern struct cgroup *bpf_cgroup_from_id(__u64 cgid) __ksym;
 extern int bpf_iter_css_new(struct bpf_iter_css *it, struct cgroup_subsys_state *start, unsigned int flags) __ksym;
 extern struct cgroup_subsys_state *bpf_iter_css_next(struct bpf_iter_css *it) __ksym;
@@ -1116,6 +1117,46 @@ struct {
 } bc_ct_ident SEC(".maps");
 #endif
 
+/* Each container's node, held per slot (6.7+ build): bound by the first collecting walk
+ * of a run of the container that meets the node, dropped by the reader when the container
+ * stops (an update from user space releases the reference the entry holds) and when its
+ * slot is given again. bc_collect_slots below reads the containers through these instead of
+ * walking the hierarchy. generation is the record's at binding: an entry of another run
+ * (or none yet) is not the container's node; an entry of this run without a node is a
+ * container whose node has gone (stopped). */
+#ifdef BC_WITH_TASKS
+#define BC_KPTR __attribute__((btf_type_tag("kptr")))
+struct ct_node {
+	struct cgroup BC_KPTR *cg;
+	__u32 generation;
+	__u32 ct;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BC_MAX_CTS);
+	__type(key, __u32);
+	__type(value, struct ct_node);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bc_ct_nodes SEC(".maps");
+
+static __always_inline void bind_node(struct cgroup *cg, __u32 slot, struct bc_ct_counters *c)
+{
+	struct ct_node *n = bpf_map_lookup_elem(&bc_ct_nodes, &slot);
+	struct cgroup *ref, *old;
+
+	if (!n || (n->generation == c->generation && n->ct == c->ctid))
+		return; /* bound in this run already (or gone since) */
+	ref = bpf_cgroup_acquire(cg);
+	if (!ref)
+		return;
+	old = bpf_kptr_xchg(&n->cg, ref);
+	if (old)
+		bpf_cgroup_release(old);
+	n->ct = c->ctid;
+	n->generation = c->generation;
+}
+#endif
+
 static __always_inline struct bc_ct_counters *ct_of_node(struct cgroup *cg, __u32 *ctp, __u32 *slotp)
 {
 	struct bc_ct_counters *c;
@@ -1184,6 +1225,9 @@ static __always_inline struct bc_ct_counters *collect_node(struct bpf_iter_meta 
 	if (!c)
 		return 0;
 	*ctp = ct;
+#ifdef BC_WITH_TASKS
+	bind_node(cg, slot, c);
+#endif
 	cset = cset_of_tasks(cg);
 	collect_controllers(cg, cset, c);
 	collect_traffic(slot, c);
@@ -1213,6 +1257,115 @@ int bc_collect(struct bpf_iter__cgroup *ctx)
 		bc_sock_snapshot(ct, c); /* for the settling walk that comes next */
 	return 0;
 }
+
+#ifdef BC_WITH_TASKS
+/* The collection through the bindings (bc_ct_nodes): one run of this program (the reader
+ * runs it with BPF_PROG_TEST_RUN) collects every container whose node is bound, reaching
+ * it through the reference its slot holds instead of the kernel's walk of the hierarchy
+ * (the iterator's step from cgroup to cgroup, and the program call for each, were about a
+ * third of a collection: Documentation/benchmarks.md). The sub-cgroups of a container that
+ * has some are walked from its node. It reports the containers running without a bound
+ * node (started since the last walk); for those the reader then reads bc_collect, which
+ * binds them. */
+struct collect_slots_ctx {
+	__u32 unbound;   /* running containers without a bound node */
+	__u32 collected; /* containers collected */
+};
+
+/* The tasks of the subtree of a container's node (held), summed; and a task in the
+ * container's network namespace if *t has none yet. Under RCU. */
+static __always_inline void add_subtree_tasks(struct cgroup *cg, struct bc_ct_counters *c, struct task_sums *s,
+					      __u64 *t)
+{
+	struct cgroup_subsys_state *pos;
+	struct bpf_iter_css it;
+
+	bpf_iter_css_new(&it, &cg->self, BPF_CGROUP_ITER_DESCENDANTS_PRE);
+	while ((pos = bpf_iter_css_next(&it))) {
+		struct cgroup *sub = bpf_cgroup_acquire(pos->cgroup); /* the task iterator wants it held */
+
+		if (!sub)
+			continue;
+		add_tasks_locked(&sub->self, s);
+		if (!*t)
+			*t = (__u64)ct_task_of(cset_of_tasks(sub), c->netns_ino);
+		bpf_cgroup_release(sub);
+	}
+	bpf_iter_css_destroy(&it);
+}
+
+/* One slot: what bc_collect does at a container's node and its sub-cgroups
+ * (collect_node), through the node its slot holds, in one RCU read section (what the node
+ * and its tasks lead to stays valid in it). 1 when its container was collected, 2 when it
+ * runs without a bound node, 0 when there is nothing to collect. A global function: the
+ * verifier checks it once, not again for every state of the loop that calls it. */
+__noinline int collect_slot(__u32 slot)
+{
+	struct bc_ct_counters *c = bpf_map_lookup_elem(&bc_counters, &slot);
+	struct ct_node *n = bpf_map_lookup_elem(&bc_ct_nodes, &slot);
+	struct task_sums s = {};
+	struct css_set *cset;
+	struct cgroup *cg;
+	__u64 t; /* a task in the container's network namespace */
+
+	if (!c || !n || !c->ctid)
+		return 0;
+	if (n->generation != c->generation || n->ct != c->ctid)
+		return 2;
+	bpf_rcu_read_lock();
+	cg = n->cg;
+	if (!cg) {
+		bpf_rcu_read_unlock();
+		return 0; /* its node has gone: stopped */
+	}
+	cset = cset_of_tasks(cg);
+	collect_controllers(cg, cset, c);
+	collect_traffic(slot, c);
+	collect_flocks(c->ctid, slot, c);
+	t = (__u64)ct_task_of(cset, c->netns_ino);
+	/* Tasks in the node or below it (the walk wants the node held: not for an empty one) */
+	if (cset || BPF_CORE_READ(cg, nr_descendants) > 0) {
+		struct cgroup *held = bpf_cgroup_acquire(cg);
+
+		if (held) {
+			add_subtree_tasks(held, c, &s, &t);
+			bpf_cgroup_release(held);
+		}
+	}
+	collect_ns((struct task_struct *)t, c);
+	bpf_rcu_read_unlock();
+	set_task_sums(&s, c);
+	bc_sock_snapshot(c->ctid, c);
+	return 1;
+}
+
+static long collect_next(__u32 slot, struct collect_slots_ctx *r)
+{
+	int done = collect_slot(slot);
+
+	if (done == 1)
+		r->collected++;
+	else if (done == 2)
+		r->unbound++;
+	return 0;
+}
+
+SEC("syscall")
+int bc_collect_slots(struct collect_slots_ctx *ctx)
+{
+	struct collect_slots_ctx r = {};
+	__u32 zero = 0;
+	struct bc_meta *m = bpf_map_lookup_elem(&bc_meta, &zero);
+
+	if (!m)
+		return 0;
+	bc_sock_walk_begin();
+	bpf_loop(m->slots_used < BC_MAX_CTS ? m->slots_used : BC_MAX_CTS, collect_next, &r, 0);
+	ctx->unbound = r.unbound;
+	ctx->collected = r.collected;
+	return 0;
+}
+#endif
 
 /* The user_beancounters file: bc_ubc renders /proc/user_beancounters as OpenVZ printed it
  * (64-bit: "%10s  %-12s %20lu %20lu %20lu %20lu %20lu"), collecting each container's

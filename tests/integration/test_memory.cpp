@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <sstream>
 #include <thread>
 
@@ -287,4 +288,68 @@ TEST_F(MemoryTest, CpuTimeIsTheContainersCgroupUsage) {
     EXPECT_NEAR(secs, static_cast<double>(sub) / 1e9, 0.001);
     auto text = beanctl({"list", "-H", "-o", "cputime"}).out;
     EXPECT_NE(text.find(fmt::format("{:.3f}", secs).substr(0, 3)), std::string::npos) << text;
+}
+
+namespace {
+// How many times the collecting iterator's program (bc_collect, through link_collect) has
+// run, while `stats` (BPF_ENABLE_STATS) is held open; -1 if it cannot be read.
+long long collect_walk_runs(const std::string& pin_dir) {
+    bc::Fd link(::bpf_obj_get((pin_dir + "/link_collect").c_str()));
+    bpf_link_info li{};
+    __u32 len = sizeof li;
+    if (!link || ::bpf_obj_get_info_by_fd(link.get(), &li, &len) < 0) return -1;
+    bc::Fd prog(::bpf_prog_get_fd_by_id(li.prog_id));
+    bpf_prog_info pi{};
+    len = sizeof pi;
+    if (!prog || ::bpf_obj_get_info_by_fd(prog.get(), &pi, &len) < 0) return -1;
+    return static_cast<long long>(pi.run_cnt);
+}
+}  // namespace
+
+// On 6.7+ a collection reaches every container through the node its slot holds
+// (bc_collect_slots) and walks the hierarchy only to bind a container started since: the
+// values are the same, and a stopped container makes no collection walk.
+TEST_F(MemoryTest, CollectionsReachBoundContainersWithoutWalking) {
+    std::string a = ct(1605), b = ct(1606);
+    for (const auto& id : {a, b}) ASSERT_EQ(beanctl({"create", id}).code, 0);
+    std::filesystem::copy_file(HELPER_DIR "/memhog", lib() + "/private/1605/memhog");
+    ASSERT_EQ(beanctl({"start", a}).code, 0);
+    const std::uint64_t base = ubc(a).at("physpages").at("held");  // binds a's node
+    if (!std::filesystem::exists(bpf_dir() + "/prog_collect_slots"))
+        GTEST_SKIP() << "before Linux 6.7 every collection walks the hierarchy";
+    bc::Fd stats(::bpf_enable_stats(BPF_STATS_RUN_TIME));
+    ASSERT_TRUE(stats) << std::strerror(errno);
+    const long long walks = collect_walk_runs(bpf_dir());
+    ASSERT_GE(walks, 0);
+
+    // 64 MiB touched, seen through the bound node alone.
+    ASSERT_EQ(beanctl({"exec", a, "sh", "-c", "/memhog 64 600 > /tmp/ready 2>&1 &"}).code, 0);
+    for (int i = 0; i < 500 && slurp(lib() + "/private/1605/tmp/ready").empty(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_EQ(slurp(lib() + "/private/1605/tmp/ready"), "ready\n");
+    const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)), pages = (64u << 20) / page;
+    const std::uint64_t ahead = 64u * static_cast<std::uint64_t>(::get_nprocs_conf());
+    json j = ubc(a);
+    EXPECT_GE(j.at("physpages").at("held").get<std::uint64_t>() + ahead, base + pages);
+    EXPECT_EQ(j.at("numproc").at("held").get<std::uint64_t>(), 2u) << "init and memhog";
+    EXPECT_EQ(collect_walk_runs(bpf_dir()), walks) << "no walk for a bound container";
+
+    // A container started since is bound by one walk, and then read without one.
+    ASSERT_EQ(beanctl({"start", b}).code, 0);
+    EXPECT_FALSE(ubc(b).at("physpages").at("held").is_null());
+    const long long after_bind = collect_walk_runs(bpf_dir());
+    EXPECT_GT(after_bind, walks) << "b's first collection walks";
+    EXPECT_FALSE(ubc(b).at("physpages").at("held").is_null());
+    EXPECT_EQ(collect_walk_runs(bpf_dir()), after_bind);
+
+    // A stopped container needs no walk; started again, it is bound anew.
+    ASSERT_EQ(beanctl({"stop", a}).code, 0);
+    (void)ubc(b);
+    EXPECT_EQ(collect_walk_runs(bpf_dir()), after_bind) << "a's stop left no container to bind";
+    ASSERT_EQ(beanctl({"start", a}).code, 0);
+    EXPECT_EQ(ubc(a).at("numproc").at("held").get<std::uint64_t>(), 1u);
+    const long long rebound = collect_walk_runs(bpf_dir());
+    EXPECT_GT(rebound, after_bind);
+    EXPECT_EQ(ubc(a).at("numproc").at("held").get<std::uint64_t>(), 1u);
+    EXPECT_EQ(collect_walk_runs(bpf_dir()), rebound);
 }

@@ -181,6 +181,7 @@ constexpr LinkSpec kLinks[] = {
     {"link_flush", "flush", "bc_flush", Attach::flush},
     {"link_flush_mem", "flush", "bc_flush", Attach::flush_mem, without_css_rstat_flush},
     {"link_collect", "collect", "bc_collect", Attach::collect},
+    {"prog_collect_slots", "collect", "bc_collect_slots", Attach::prog, has_task_iterators},
     {"user_beancounters", "collect", "bc_ubc", Attach::ubc},
     {"link_task_sums", "collect", "bc_task_sums_walk", Attach::tasks, without_task_iterators},
 };
@@ -460,6 +461,8 @@ Result<std::optional<Accounting>> Accounting::open(const std::string& pin_dir) {
     }
     a.settler_ = BC_TRY(pinned("link_sock_settle"));
     a.task_summer_ = BC_TRY(pinned("link_task_sums"));
+    a.slot_collector_ = BC_TRY(pinned("prog_collect_slots"));
+    a.nodes_ = BC_TRY(pinned("bc_ct_nodes"));
     return a;
 }
 
@@ -552,6 +555,21 @@ Result<> Accounting::reset_slot(__u32 slot, Ctid id) const {
     bc_lock_set none{};
     if (::bpf_map_update_elem(lock_inodes_.get(), &slot, &none, BPF_ANY) < 0)
         return fail_sys(fmt::format("resetting the locked inodes of container {}", id));
+    return unbind_node(slot, {}, id);
+}
+
+// The slot's node binding (bc_ct_nodes, bpf/collect.bpf.c) replaced by one to no node: the
+// update releases the reference the entry held. `bound_to`: the run (generation) the empty
+// binding is for, so that collections know the container has no node to collect; empty for
+// none (the next collecting walk binds the container's node).
+Result<> Accounting::unbind_node(__u32 slot, std::optional<__u32> bound_to, Ctid id) const {
+    if (!nodes_) return {};
+    struct {
+        __u64 cg;
+        __u32 generation, ct;
+    } none{0, bound_to.value_or(0), bound_to ? static_cast<__u32>(id) : 0};
+    if (::bpf_map_update_elem(nodes_.get(), &slot, &none, BPF_ANY) < 0)
+        return fail_sys(fmt::format("releasing the cgroup of container {}", id));
     return {};
 }
 
@@ -658,6 +676,14 @@ Result<> Accounting::drop_devices(std::uint64_t cgroup_id, const std::vector<bc_
 
 Result<> Accounting::unregister_cgroup(std::uint64_t cgroup_id) {
     if (devices_) BC_TRYV(drop_devices(cgroup_id, {}));
+    // The reference to the container's node goes with it (a held cgroup outlives its
+    // removal), and later collections skip the container.
+    __u32 ct = 0, slot = 0;
+    bc_ct_counters c{};
+    if (nodes_ && ::bpf_map_lookup_elem(cgroups_.get(), &cgroup_id, &ct) == 0 &&
+        ::bpf_map_lookup_elem(slots_.get(), &ct, &slot) == 0 && ::bpf_map_lookup_elem(counters_.get(), &slot, &c) == 0 &&
+        c.ctid == ct)
+        BC_TRYV(unbind_node(slot, c.generation, ct));
     if (::bpf_map_delete_elem(cgroups_.get(), &cgroup_id) < 0 && errno != ENOENT)
         return fail_sys("unregistering a container's cgroup");
     return {};
@@ -737,7 +763,19 @@ Result<> Accounting::collect(const std::string& memory_prefix) const {
         char buf[4096];
         if (stat) (void)::read(stat.get(), buf, sizeof buf);
     }
-    if (collector_) BC_TRYV(run_iterator(collector_, "collecting the controllers' counters"));
+    // Through the containers' bound nodes (one program run), then the walk of the hierarchy
+    // if a container has none bound yet (which binds it), or where the kernel has no such
+    // program (before 6.7).
+    bool walk = true;
+    if (slot_collector_) {
+        struct {
+            __u32 unbound, collected;
+        } ctx{};
+        LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &ctx, .ctx_size_in = sizeof ctx);
+        if (::bpf_prog_test_run_opts(slot_collector_.get(), &run) < 0) return fail_sys("collecting the controllers' counters");
+        walk = ctx.unbound > 0;
+    }
+    if (walk && collector_) BC_TRYV(run_iterator(collector_, "collecting the controllers' counters"));
     if (task_summer_) BC_TRYV(run_iterator(task_summer_, "summing the containers' tasks"));
     if (settler_) BC_TRYV(run_iterator(settler_, "settling the socket counts"));
     return {};

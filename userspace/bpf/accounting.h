@@ -84,8 +84,10 @@ public:
     // pinned array (no system call, no copy in the kernel).
     Result<std::vector<std::pair<Ctid, bc_ct_counters>>> read_all() const;
     // Brings the cgroups' CPU time and memory statistics up to date (bpf/flush.bpf.c), copies every container's
-    // memory and pids controller counters and CPU time into its record (one read of the
-    // collecting iterator, bpf/collect.bpf.c), then settles the socket counts
+    // memory and pids controller counters and CPU time into its record (on 6.7+ one run of
+    // bc_collect_slots through the containers' bound nodes, and one read of the collecting
+    // iterator only when a running container has none bound yet; before 6.7 one read of
+    // that iterator: bpf/collect.bpf.c), then settles the socket counts
     // against the marks of the sockets alive (one read of bc_sock_settle, bpf/sock.bpf.c).
     // read_all() returns what the last collection found.
     // memory_prefix: the memory hierarchy's node that holds every container (LoadOptions::
@@ -96,6 +98,7 @@ private:
     Result<> drop_devices(std::uint64_t cgroup_id, const std::vector<bc_dev_key>& keep);
     // The slot's entries in bc_traffic and bc_lock_inodes, emptied.
     Result<> reset_slot(__u32 slot, Ctid id) const;
+    Result<> unbind_node(__u32 slot, std::optional<__u32> bound_to, Ctid id) const;
     Fd cgroups_, counters_, slots_, slot_owner_, meta_, traffic_, lock_inodes_, devices_;
     std::string lock_dir_;  // the loaders' lock, when loaded by this process (load())
     // bc_counters mapped read-only into this process (BPF_F_MMAPABLE): `slot_count` records,
@@ -108,6 +111,8 @@ private:
     Fd flusher_;  // link_flush (bpf/flush.bpf.c)
     Fd mem_flusher_;  // link_flush_mem (bpf/flush.bpf.c), unless it would repeat link_flush
     bool mem_folded_ = false;  // link_flush folds the memory statistics too
+    Fd slot_collector_;  // prog_collect_slots (bpf/collect.bpf.c), 6.7+
+    Fd nodes_;  // bc_ct_nodes (bpf/collect.bpf.c), 6.7+
     Fd task_summer_;  // link_task_sums (bpf/collect.bpf.c), on kernels without the css_task iterator
 };
 

@@ -109,6 +109,7 @@ struct {
 	__type(value, struct scratch);
 } bc_collect_scratch SEC(".maps");
 
+#ifndef BC_WITH_TASKS
 /* One kernel struct page_counter into a copy (its size on the running kernel: it differs
  * between kernels, so the room is larger than this build's struct), read through the
  * returned pointer with the running kernel's offsets (CO-RE); 0 on failure. */
@@ -120,6 +121,7 @@ static __always_inline struct page_counter *read_counter(char *to, const void *f
 		return 0;
 	return (struct page_counter *)to;
 }
+#endif
 
 /* Where shmem and kernel memory are in a memory cgroup's statistics (memcg->vmstats->state,
  * what memory.stat prints as "shmem" and "kernel"): set by the loader (-1: not counted).
@@ -174,60 +176,123 @@ int bc_memstat_dump(struct bpf_iter__cgroup *ctx)
 	return 0;
 }
 
-static __always_inline void collect_memory(struct cgroup_subsys_state *css, struct bc_ct_counters *c)
+/* What collect_memory reads of a memory cgroup: its page counters (memory, swap or memsw,
+ * kmem where v1 has it), events and statistics. */
+struct mem_read {
+	__u64 usage, peak, max, failcnt;
+	__u64 swap, swap_peak, swap_max, swap_failcnt;
+	__u64 kmem, kmem_peak, kmem_max, kmem_failcnt;
+	__u64 ev_max, ev_swap_max, oom_kills;
+	bool kmem_counted;
+	struct memcg_vmstats *vs;
+};
+
+#ifdef BC_WITH_TASKS
+/* 6.7+: plain loads through the kernel's types (bpf_rdonly_cast, 6.2+; a load that faults
+ * reads 0), a few cache lines each, instead of a helper call per copied structure. */
+extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id__k) __ksym;
+
+static __always_inline bool read_memory(struct cgroup_subsys_state *css, struct mem_read *r)
+{
+	struct mem_cgroup *memcg = bpf_rdonly_cast(css, bpf_core_type_id_kernel(struct mem_cgroup));
+
+	r->usage = memcg->memory.usage.counter;
+	r->peak = memcg->memory.watermark;
+	r->max = memcg->memory.max;
+	r->failcnt = memcg->memory.failcnt;
+	/* swap (cgroup2) and memsw (v1: memory + swap) share their place in struct mem_cgroup */
+	r->swap = memcg->swap.usage.counter;
+	r->swap_peak = memcg->swap.watermark;
+	r->swap_max = memcg->swap.max;
+	r->swap_failcnt = memcg->swap.failcnt;
+	r->ev_max = memcg->memory_events[bpf_core_enum_value(enum memcg_memory_event, MEMCG_MAX)].counter;
+	r->ev_swap_max = memcg->memory_events[bpf_core_enum_value(enum memcg_memory_event, MEMCG_SWAP_MAX)].counter;
+	r->oom_kills = memcg->memory_events[bpf_core_enum_value(enum memcg_memory_event, MEMCG_OOM_KILL)].counter;
+	if (mem_v1 && bpf_core_field_exists(memcg->kmem)) {
+		r->kmem = memcg->kmem.usage.counter;
+		r->kmem_peak = memcg->kmem.watermark;
+		r->kmem_max = memcg->kmem.max;
+		r->kmem_failcnt = memcg->kmem.failcnt;
+		r->kmem_counted = true;
+	}
+	r->vs = memcg->vmstats;
+	return true;
+}
+#else
+static __always_inline bool read_memory(struct cgroup_subsys_state *css, struct mem_read *r)
 {
 	struct mem_cgroup *memcg = container_of(css, struct mem_cgroup, css);
 	__u32 zero = 0;
 	struct scratch *k = bpf_map_lookup_elem(&bc_collect_scratch, &zero);
-	__u64 usage, peak, max, swap, swap_peak, oom_kills;
-	bool kmem_counted = false;
+	struct page_counter *m, *s, *km;
 
 	if (!k)
-		return;
-	/* swap (cgroup2) and memsw (v1: memory + swap) share their place in struct mem_cgroup */
-	struct page_counter *m = read_counter(k->mem, &memcg->memory), *s = read_counter(k->swap, &memcg->swap), *km;
-
+		return false;
+	m = read_counter(k->mem, &memcg->memory);
+	s = read_counter(k->swap, &memcg->swap);
 	if (!m || !s || bpf_probe_read_kernel(k->events, sizeof(k->events), &memcg->memory_events))
+		return false;
+	r->usage = m->usage.counter;
+	r->peak = m->watermark;
+	r->max = m->max;
+	r->failcnt = m->failcnt;
+	r->swap = s->usage.counter;
+	r->swap_peak = s->watermark;
+	r->swap_max = s->max;
+	r->swap_failcnt = s->failcnt;
+	r->ev_max = k->events[bpf_core_enum_value(enum memcg_memory_event, MEMCG_MAX)].counter;
+	r->ev_swap_max = k->events[bpf_core_enum_value(enum memcg_memory_event, MEMCG_SWAP_MAX)].counter;
+	r->oom_kills = k->events[bpf_core_enum_value(enum memcg_memory_event, MEMCG_OOM_KILL)].counter;
+	if (mem_v1 && bpf_core_field_exists(memcg->kmem) && (km = read_counter(k->kmem, &memcg->kmem))) {
+		r->kmem = km->usage.counter;
+		r->kmem_peak = km->watermark;
+		r->kmem_max = km->max;
+		r->kmem_failcnt = km->failcnt;
+		r->kmem_counted = true;
+	}
+	r->vs = BPF_CORE_READ(memcg, vmstats);
+	return true;
+}
+#endif
+
+static __always_inline void collect_memory(struct cgroup_subsys_state *css, struct bc_ct_counters *c)
+{
+	struct mem_read m = {};
+	__u32 zero = 0;
+
+	if (!read_memory(css, &m))
 		return;
-	usage = m->usage.counter;
-	peak = m->watermark;
-	max = m->max;
-	swap = s->usage.counter;
-	swap_peak = s->watermark;
-	oom_kills = k->events[bpf_core_enum_value(enum memcg_memory_event, MEMCG_OOM_KILL)].counter;
 
 	struct bc_counter *phys = &c->res[BC_RES_physpages];
 	struct bc_counter *sw = &c->res[BC_RES_swappages];
 	struct bc_counter *oom = &c->res[BC_RES_oomguarpages];
 
-	phys->barrier = phys->limit = pages_limit(max);
+	phys->barrier = phys->limit = pages_limit(m.max);
 	if (mem_v1) {
-		__u64 memsw_max = s->max;
-
-		bc_set_held(phys, usage, peak, m->failcnt);
+		bc_set_held(phys, m.usage, m.peak, m.failcnt);
 		/* memsw counts memory and swap together: swap is the difference (sampled peak) */
-		bc_set_held(sw, swap > usage ? swap - usage : 0, 0, s->failcnt);
+		bc_set_held(sw, m.swap > m.usage ? m.swap - m.usage : 0, 0, m.swap_failcnt);
 		sw->barrier = 0;
-		sw->limit = pages_limit(memsw_max) == BC_UNLIMITED || memsw_max < max ? BC_UNLIMITED : memsw_max - max;
-		bc_set_held(oom, swap, swap_peak, oom_kills);
-		if (bpf_core_field_exists(memcg->kmem) && (km = read_counter(k->kmem, &memcg->kmem))) {
+		sw->limit = pages_limit(m.swap_max) == BC_UNLIMITED || m.swap_max < m.max ? BC_UNLIMITED : m.swap_max - m.max;
+		bc_set_held(oom, m.swap, m.swap_peak, m.oom_kills);
+		if (m.kmem_counted) {
 			struct bc_counter *r = &c->res[BC_RES_kmemsize];
 
-			bc_set_held(r, km->usage.counter * page_size, km->watermark * page_size, km->failcnt);
-			r->barrier = r->limit = bytes_limit(km->max);
+			bc_set_held(r, m.kmem * page_size, m.kmem_peak * page_size, m.kmem_failcnt);
+			r->barrier = r->limit = bytes_limit(m.kmem_max);
 			c->flags |= BC_CT_KMEM;
-			kmem_counted = true;
 		}
 	} else {
-		bc_set_held(phys, usage, peak, k->events[bpf_core_enum_value(enum memcg_memory_event, MEMCG_MAX)].counter);
-		bc_set_held(sw, swap, swap_peak, k->events[bpf_core_enum_value(enum memcg_memory_event, MEMCG_SWAP_MAX)].counter);
+		bc_set_held(phys, m.usage, m.peak, m.ev_max);
+		bc_set_held(sw, m.swap, m.swap_peak, m.ev_swap_max);
 		sw->barrier = 0;
-		sw->limit = pages_limit(s->max);
+		sw->limit = pages_limit(m.swap_max);
 		/* RAM + swap: the kernel keeps no peak of the sum (sampled) */
-		bc_set_held(oom, usage + swap, 0, oom_kills);
+		bc_set_held(oom, m.usage + m.swap, 0, m.oom_kills);
 	}
+	bool kmem_counted = m.kmem_counted;
 	struct memstat_idx *mi = bpf_map_lookup_elem(&bc_memstat_idx, &zero);
-	struct memcg_vmstats *vs = mi && (mi->shmem >= 0 || mi->kmem >= 0) ? BPF_CORE_READ(memcg, vmstats) : 0;
+	struct memcg_vmstats *vs = mi && (mi->shmem >= 0 || mi->kmem >= 0) ? m.vs : 0;
 
 	if (vs) {
 		/* The kernel's statistics, folded up to its latest flush (sampled) */

@@ -1195,6 +1195,7 @@ struct ct_node {
 	struct cgroup BC_KPTR *cg;
 	__u32 generation;
 	__u32 ct;
+	__u64 cgroup2_id; /* the container's cgroup2 node (set by the reader at its start) */
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -1337,8 +1338,9 @@ struct collect_slots_ctx {
 	__u32 collected; /* containers collected */
 };
 
-/* The tasks of the subtree of a container's node (held), summed; and a task in the
- * container's network namespace if *t has none yet. Under RCU. */
+/* The tasks of the subtree of a container's cgroup2 node (held: every task of the container
+ * is in it, on hybrid hosts too), summed; and a task in the container's network namespace
+ * if *t has none yet. Under RCU. */
 static __always_inline void add_subtree_tasks(struct cgroup *cg, struct bc_ct_counters *c, struct task_sums *s,
 					      __u64 *t)
 {
@@ -1347,7 +1349,8 @@ static __always_inline void add_subtree_tasks(struct cgroup *cg, struct bc_ct_co
 
 	bpf_iter_css_new(&it, &cg->self, BPF_CGROUP_ITER_DESCENDANTS_PRE);
 	while ((pos = bpf_iter_css_next(&it))) {
-		struct cgroup *sub = bpf_cgroup_acquire(pos->cgroup); /* the task iterator wants it held */
+		/* the task iterator wants a held cgroup, not the walk's RCU-protected one */
+		struct cgroup *sub = bpf_cgroup_from_id(BPF_CORE_READ(pos, cgroup, kn, id));
 
 		if (!sub)
 			continue;
@@ -1388,9 +1391,9 @@ __noinline int collect_slot(__u32 slot)
 	collect_traffic(slot, c);
 	collect_flocks(c->ctid, slot, c);
 	t = (__u64)ct_task_of(cset, c->netns_ino);
-	/* Tasks in the node or below it (the walk wants the node held: not for an empty one) */
+	/* Tasks in the node or below it (no cgroup2 node looked up for an empty one) */
 	if (cset || BPF_CORE_READ(cg, nr_descendants) > 0) {
-		struct cgroup *held = bpf_cgroup_acquire(cg);
+		struct cgroup *held = bpf_cgroup_from_id(n->cgroup2_id);
 
 		if (held) {
 			add_subtree_tasks(held, c, &s, &t);

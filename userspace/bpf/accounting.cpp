@@ -546,7 +546,7 @@ Result<> Accounting::unload(const std::string& pin_dir, const std::string& lock_
     return {};
 }
 
-Result<> Accounting::reset_slot(__u32 slot, Ctid id) const {
+Result<> Accounting::reset_slot(__u32 slot, Ctid id, std::uint64_t cgroup2_id) const {
     int ncpu = libbpf_num_possible_cpus();
     if (ncpu <= 0) return fail(Error::sys(-ncpu, "counting the possible CPUs"));
     std::vector<bc_traffic> zero(static_cast<size_t>(ncpu));
@@ -555,19 +555,21 @@ Result<> Accounting::reset_slot(__u32 slot, Ctid id) const {
     bc_lock_set none{};
     if (::bpf_map_update_elem(lock_inodes_.get(), &slot, &none, BPF_ANY) < 0)
         return fail_sys(fmt::format("resetting the locked inodes of container {}", id));
-    return unbind_node(slot, {}, id);
+    return unbind_node(slot, {}, id, cgroup2_id);
 }
 
 // The slot's node binding (bc_ct_nodes, bpf/collect.bpf.c) replaced by one to no node: the
 // update releases the reference the entry held. `bound_to`: the run (generation) the empty
 // binding is for, so that collections know the container has no node to collect; empty for
-// none (the next collecting walk binds the container's node).
-Result<> Accounting::unbind_node(__u32 slot, std::optional<__u32> bound_to, Ctid id) const {
+// none (the next collecting walk binds the container's node). cgroup2_id: the container's
+// cgroup2 node in the run to come (0 when stopping), where its tasks are summed.
+Result<> Accounting::unbind_node(__u32 slot, std::optional<__u32> bound_to, Ctid id, std::uint64_t cgroup2_id) const {
     if (!nodes_) return {};
     struct {
         __u64 cg;
         __u32 generation, ct;
-    } none{0, bound_to.value_or(0), bound_to ? static_cast<__u32>(id) : 0};
+        __u64 cgroup2_id;
+    } none{0, bound_to.value_or(0), bound_to ? static_cast<__u32>(id) : 0, cgroup2_id};
     if (::bpf_map_update_elem(nodes_.get(), &slot, &none, BPF_ANY) < 0)
         return fail_sys(fmt::format("releasing the cgroup of container {}", id));
     return {};
@@ -619,7 +621,7 @@ Result<> Accounting::register_ct(std::uint64_t cgroup_id, Ctid id, const std::ar
     // The slot's other entries (traffic, locked inodes) and the counters first, then the
     // slot: the first event in the cgroup must find them. (The traffic entry counts only
     // once a link leads to it: bpf/boundary.cpp.)
-    BC_TRYV(reset_slot(slot, id));
+    BC_TRYV(reset_slot(slot, id, cgroup_id));
     if (::bpf_map_update_elem(counters_.get(), &slot, &c, BPF_ANY) < 0)
         return fail_sys(fmt::format("registering container {}", id));
     if (::bpf_map_update_elem(slots_.get(), &id, &slot, BPF_ANY) < 0)

@@ -96,9 +96,10 @@ public:
 
 private:
     Result<> drop_devices(std::uint64_t cgroup_id, const std::vector<bc_dev_key>& keep);
-    // The slot's entries in bc_traffic and bc_lock_inodes, emptied.
-    Result<> reset_slot(__u32 slot, Ctid id) const;
-    Result<> unbind_node(__u32 slot, std::optional<__u32> bound_to, Ctid id) const;
+    // The slot's entries in bc_traffic, bc_lock_inodes and bc_ct_nodes, emptied (cgroup2_id: the
+    // container's cgroup2 node in its coming run).
+    Result<> reset_slot(__u32 slot, Ctid id, std::uint64_t cgroup2_id = 0) const;
+    Result<> unbind_node(__u32 slot, std::optional<__u32> bound_to, Ctid id, std::uint64_t cgroup2_id = 0) const;
     Fd cgroups_, counters_, slots_, slot_owner_, meta_, traffic_, lock_inodes_, devices_;
     std::string lock_dir_;  // the loaders' lock, when loaded by this process (load())
     // bc_counters mapped read-only into this process (BPF_F_MMAPABLE): `slot_count` records,

@@ -1220,6 +1220,10 @@ static __always_inline void bind_node(struct cgroup *cg, __u32 slot, struct bc_c
 		bpf_cgroup_release(old);
 	n->ct = c->ctid;
 	n->generation = c->generation;
+	/* A container started by an earlier build has no cgroup2 node noted; where the memory
+	 * hierarchy is cgroup2's, it is this node. */
+	if (!n->cgroup2_id && !mem_v1)
+		n->cgroup2_id = BPF_CORE_READ(cg, kn, id);
 }
 #endif
 
@@ -1365,8 +1369,9 @@ static __always_inline void add_subtree_tasks(struct cgroup *cg, struct bc_ct_co
 /* One slot: what bc_collect does at a container's node and its sub-cgroups
  * (collect_node), through the node its slot holds, in one RCU read section (what the node
  * and its tasks lead to stays valid in it). 1 when its container was collected, 2 when it
- * runs without a bound node, 0 when there is nothing to collect. A global function: the
- * verifier checks it once, not again for every state of the loop that calls it. */
+ * runs without a bound node (or one this program can use), 0 when there is nothing to
+ * collect. A global function: the verifier checks it once, not again for every state of
+ * the loop that calls it. */
 __noinline int collect_slot(__u32 slot)
 {
 	struct bc_ct_counters *c = bpf_map_lookup_elem(&bc_counters, &slot);
@@ -1382,9 +1387,11 @@ __noinline int collect_slot(__u32 slot)
 		return 2;
 	bpf_rcu_read_lock();
 	cg = n->cg;
-	if (!cg) {
+	if (!cg || !n->cgroup2_id) {
 		bpf_rcu_read_unlock();
-		return 0; /* its node has gone: stopped */
+		/* its node has gone (stopped); or its cgroup2 node is not known (started by an
+		 * earlier build, on a hybrid host): the walk collects it */
+		return cg ? 2 : 0;
 	}
 	cset = cset_of_tasks(cg);
 	collect_controllers(cg, cset, c);

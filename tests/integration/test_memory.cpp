@@ -353,4 +353,31 @@ TEST_F(MemoryTest, CollectionsReachBoundContainersWithoutWalking) {
     EXPECT_LT(restarted, base + pages / 2) << "the new run's memory cgroup, not the old one's 64 MiB";
     EXPECT_GT(ubc(a).at("physpages").at("held").get<std::uint64_t>(), 0u);
     EXPECT_EQ(collect_walk_runs(bpf_dir()), rebound);
+
+    // A container started by an earlier build: an empty binding, no cgroup2 node noted. The
+    // walk collects it, its tasks' sums too; where memory is cgroup2's the walk notes the
+    // node, and the walks stop.
+    const std::uint64_t files = ubc(a).at("numfile").at("held");
+    EXPECT_GT(files, 0u) << "init's descriptors";
+    int slots = ::bpf_obj_get((bpf_dir() + "/bc_slots").c_str()), nodes = ::bpf_obj_get((bpf_dir() + "/bc_ct_nodes").c_str());
+    ASSERT_GE(slots, 0);
+    ASSERT_GE(nodes, 0);
+    __u32 ctid = 1605, slot = 0;
+    ASSERT_EQ(::bpf_map_lookup_elem(slots, &ctid, &slot), 0);
+    struct {
+        __u64 cg;
+        __u32 generation, ct;
+        __u64 cgroup2_id;
+    } empty{};
+    ASSERT_EQ(::bpf_map_update_elem(nodes, &slot, &empty, BPF_ANY), 0);
+    ::close(slots);
+    ::close(nodes);
+    EXPECT_EQ(ubc(a).at("numfile").at("held").get<std::uint64_t>(), files);
+    const long long upgraded = collect_walk_runs(bpf_dir());
+    EXPECT_GT(upgraded, rebound);
+    EXPECT_EQ(ubc(a).at("numfile").at("held").get<std::uint64_t>(), files);
+    if (layout().mode == bc::cgroup::Mode::unified)
+        EXPECT_EQ(collect_walk_runs(bpf_dir()), upgraded) << "noted by the walk";
+    else
+        EXPECT_GT(collect_walk_runs(bpf_dir()), upgraded) << "hybrid: walked until its next start";
 }

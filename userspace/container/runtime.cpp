@@ -418,6 +418,22 @@ Result<pid_t> spawn_init(const SpawnRequest& req) {
     // The child may fail at any step meanwhile: then a send fails and its message is
     // waiting on the socket, read below.
     auto release = [&](char step) { return ::send(parent_end.get(), &step, 1, MSG_NOSIGNAL) == 1; };
+    // The child's word. A child that failed and closed its end with a byte sent to it
+    // unread leaves a pending ECONNRESET, which a SOCK_SEQPACKET read reports before the
+    // message queued ahead of it (and clears): read again then.
+    auto read_word = [&](char* buf, size_t size, int recv_flags) {
+        ssize_t n;
+        bool reset = false;
+        for (;;) {
+            n = ::recv(parent_end.get(), buf, size, recv_flags);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && errno == ECONNRESET && !reset) {
+                reset = true;
+                continue;
+            }
+            return n;
+        }
+    };
     auto abort_child = [&](Error e) -> Result<pid_t> {
         if (req.on_abort) req.on_abort(pid);
         ::kill(pid, SIGKILL);
@@ -441,7 +457,7 @@ Result<pid_t> spawn_init(const SpawnRequest& req) {
             // The child may have failed first (its namespaces are gone then): its own word
             // is the better reason.
             char why[1024];
-            ssize_t m = ::recv(parent_end.get(), why, sizeof why, MSG_DONTWAIT);
+            ssize_t m = read_word(why, sizeof why, MSG_DONTWAIT);
             if (m > 0)
                 return abort_child(Error::msg_only(fmt::format("starting init: {}", std::string_view(why, static_cast<size_t>(m)))));
             return abort_child(r.error());
@@ -453,9 +469,7 @@ Result<pid_t> spawn_init(const SpawnRequest& req) {
     }
 
     char buf[1024];
-    ssize_t n;
-    do n = ::read(parent_end.get(), buf, sizeof buf);
-    while (n < 0 && errno == EINTR);
+    ssize_t n = read_word(buf, sizeof buf, 0);
     if (!released && n <= 0) return abort_child(Error::sys(send_errno, "releasing the container's init"));
     if (n > 0) return abort_child(Error::msg_only(fmt::format("starting init: {}", std::string_view(buf, static_cast<size_t>(n)))));
     if (n < 0) return abort_child(Error::sys(errno, "waiting for the container's init"));

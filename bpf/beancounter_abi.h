@@ -171,6 +171,29 @@ struct bc_link_cached {
 };
 #define BC_LINK_CACHE (4 * BC_MAX_CTS)
 
+/* Value of the pinned array "bc_ct_nodes" (Linux 6.7+), by slot: the container's node in
+ * the memory hierarchy, held by the kernel (a kptr) once the collecting walk of a run met
+ * it, with that run's generation and CTID; and the container's cgroup2 node, where its
+ * tasks are summed (bpf/collect.bpf.c). User space writes an entry with no node (cg 0,
+ * which releases the one held): at a start (generation 0: to be bound, cgroup2_id set) and
+ * at a stop (the run's generation and CTID: nothing to collect). */
+struct bc_ct_node {
+#ifdef __bpf__
+	struct cgroup __attribute__((btf_type_tag("kptr"))) *cg;
+#else
+	__u64 cg;
+#endif
+	__u32 generation;
+	__u32 ct;
+	__u64 cgroup2_id;
+};
+
+/* Context of the program bc_collect_slots (BPF_PROG_TEST_RUN), written by it: running
+ * containers with no node bound yet (the reader then reads the collecting iterator). */
+struct bc_collect_slots_ctx {
+	__u32 unbound;
+};
+
 /* Key of the pinned hash "bc_dev_allow": one rule of a container's device allowlist. The
  * value is a __u32 of BPF_DEVCG_ACC_* bits (mknod 1, read 2, write 4). BC_DEV_ANY as major
  * or minor matches every number. */
@@ -204,6 +227,7 @@ static_assert(sizeof(struct bc_meta) == 24, "bc_meta ABI");
 static_assert(sizeof(struct bc_traffic) == 32, "bc_traffic ABI");
 static_assert(sizeof(struct bc_link) == 8, "bc_link ABI");
 static_assert(sizeof(struct bc_link_cached) == 8 && (BC_LINK_CACHE & (BC_LINK_CACHE - 1)) == 0, "bc_link_cached ABI");
+static_assert(sizeof(struct bc_ct_node) == 24, "bc_ct_node ABI");
 #else
 _Static_assert(sizeof(struct bc_net_addr_key) == 24, "bc_net_addr_key ABI");
 _Static_assert(sizeof(struct bc_dev_key) == 24, "bc_dev_key ABI");
@@ -213,6 +237,7 @@ _Static_assert(sizeof(struct bc_meta) == 24, "bc_meta ABI");
 _Static_assert(sizeof(struct bc_traffic) == 32, "bc_traffic ABI");
 _Static_assert(sizeof(struct bc_link) == 8, "bc_link ABI");
 _Static_assert(sizeof(struct bc_link_cached) == 8 && (BC_LINK_CACHE & (BC_LINK_CACHE - 1)) == 0, "bc_link_cached ABI");
+_Static_assert(sizeof(struct bc_ct_node) == 24, "bc_ct_node ABI");
 #endif
 
 #endif /* BEANCOUNTER_ABI_H */

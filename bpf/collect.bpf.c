@@ -290,7 +290,6 @@ static __always_inline void collect_memory(struct cgroup_subsys_state *css, stru
 		/* RAM + swap: the kernel keeps no peak of the sum (sampled) */
 		bc_set_held(oom, m.usage + m.swap, 0, m.oom_kills);
 	}
-	bool kmem_counted = m.kmem_counted;
 	struct memstat_idx *mi = bpf_map_lookup_elem(&bc_memstat_idx, &zero);
 	struct memcg_vmstats *vs = mi && (mi->shmem >= 0 || mi->kmem >= 0) ? m.vs : 0;
 
@@ -302,7 +301,7 @@ static __always_inline void collect_memory(struct cgroup_subsys_state *css, stru
 			bc_set_held(&c->res[BC_RES_shmpages], v > 0 ? v : 0, 0, 0);
 			c->flags |= BC_CT_SHMEM;
 		}
-		if (mi->kmem >= 0 && !kmem_counted) {
+		if (mi->kmem >= 0 && !m.kmem_counted) {
 			long v = memstat(vs, mi->kmem);
 
 			bc_set_held(&c->res[BC_RES_kmemsize], v > 0 ? v * page_size : 0, 0, 0);
@@ -1182,32 +1181,23 @@ struct {
 } bc_ct_ident SEC(".maps");
 #endif
 
-/* Each container's node, held per slot (6.7+ build): bound by the first collecting walk
- * of a run of the container that meets the node, dropped by the reader when the container
- * stops (an update from user space releases the reference the entry holds) and when its
- * slot is given again. bc_collect_slots below reads the containers through these instead of
- * walking the hierarchy. generation is the record's at binding: an entry of another run
- * (or none yet) is not the container's node; an entry of this run without a node is a
- * container whose node has gone (stopped). */
+/* Each container's node, held per slot (6.7+ build; struct bc_ct_node in the ABI header):
+ * bound by the first collecting walk of a run of the container that meets the node,
+ * released by the reader when the container stops and when its slot is given again.
+ * bc_collect_slots below reads the containers through these instead of walking the
+ * hierarchy. */
 #ifdef BC_WITH_TASKS
-#define BC_KPTR __attribute__((btf_type_tag("kptr")))
-struct ct_node {
-	struct cgroup BC_KPTR *cg;
-	__u32 generation;
-	__u32 ct;
-	__u64 cgroup2_id; /* the container's cgroup2 node (set by the reader at its start) */
-};
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, BC_MAX_CTS);
 	__type(key, __u32);
-	__type(value, struct ct_node);
+	__type(value, struct bc_ct_node);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bc_ct_nodes SEC(".maps");
 
 static __always_inline void bind_node(struct cgroup *cg, __u32 slot, struct bc_ct_counters *c)
 {
-	struct ct_node *n = bpf_map_lookup_elem(&bc_ct_nodes, &slot);
+	struct bc_ct_node *n = bpf_map_lookup_elem(&bc_ct_nodes, &slot);
 	struct cgroup *ref, *old;
 
 	if (!n || (n->generation == c->generation && n->ct == c->ctid))
@@ -1337,10 +1327,6 @@ int bc_collect(struct bpf_iter__cgroup *ctx)
  * has some are walked from its node. It reports the containers running without a bound
  * node (started since the last walk); for those the reader then reads bc_collect, which
  * binds them. */
-struct collect_slots_ctx {
-	__u32 unbound;   /* running containers without a bound node */
-	__u32 collected; /* containers collected */
-};
 
 /* The tasks of the subtree of a container's cgroup2 node (held: every task of the container
  * is in it, on hybrid hosts too), summed; and a task in the container's network namespace
@@ -1375,7 +1361,7 @@ static __always_inline void add_subtree_tasks(struct cgroup *cg, struct bc_ct_co
 __noinline int collect_slot(__u32 slot)
 {
 	struct bc_ct_counters *c = bpf_map_lookup_elem(&bc_counters, &slot);
-	struct ct_node *n = bpf_map_lookup_elem(&bc_ct_nodes, &slot);
+	struct bc_ct_node *n = bpf_map_lookup_elem(&bc_ct_nodes, &slot);
 	struct task_sums s = {};
 	struct css_set *cset;
 	struct cgroup *cg;
@@ -1414,21 +1400,17 @@ __noinline int collect_slot(__u32 slot)
 	return 1;
 }
 
-static long collect_next(__u32 slot, struct collect_slots_ctx *r)
+static long collect_next(__u32 slot, struct bc_collect_slots_ctx *r)
 {
-	int done = collect_slot(slot);
-
-	if (done == 1)
-		r->collected++;
-	else if (done == 2)
+	if (collect_slot(slot) == 2)
 		r->unbound++;
 	return 0;
 }
 
 SEC("syscall")
-int bc_collect_slots(struct collect_slots_ctx *ctx)
+int bc_collect_slots(struct bc_collect_slots_ctx *ctx)
 {
-	struct collect_slots_ctx r = {};
+	struct bc_collect_slots_ctx r = {};
 	__u32 zero = 0;
 	struct bc_meta *m = bpf_map_lookup_elem(&bc_meta, &zero);
 
@@ -1437,7 +1419,6 @@ int bc_collect_slots(struct collect_slots_ctx *ctx)
 	bc_sock_walk_begin();
 	bpf_loop(m->slots_used < BC_MAX_CTS ? m->slots_used : BC_MAX_CTS, collect_next, &r, 0);
 	ctx->unbound = r.unbound;
-	ctx->collected = r.collected;
 	return 0;
 }
 #endif

@@ -364,11 +364,7 @@ TEST_F(MemoryTest, CollectionsReachBoundContainersWithoutWalking) {
     ASSERT_GE(nodes, 0);
     __u32 ctid = 1605, slot = 0;
     ASSERT_EQ(::bpf_map_lookup_elem(slots, &ctid, &slot), 0);
-    struct {
-        __u64 cg;
-        __u32 generation, ct;
-        __u64 cgroup2_id;
-    } empty{};
+    bc_ct_node empty{};
     ASSERT_EQ(::bpf_map_update_elem(nodes, &slot, &empty, BPF_ANY), 0);
     ::close(slots);
     ::close(nodes);

@@ -555,22 +555,15 @@ Result<> Accounting::reset_slot(__u32 slot, Ctid id, std::uint64_t cgroup2_id) c
     bc_lock_set none{};
     if (::bpf_map_update_elem(lock_inodes_.get(), &slot, &none, BPF_ANY) < 0)
         return fail_sys(fmt::format("resetting the locked inodes of container {}", id));
-    return unbind_node(slot, {}, id, cgroup2_id);
+    // To be bound by the next collecting walk; its tasks are summed over cgroup2_id.
+    return write_node(slot, bc_ct_node{0, 0, 0, cgroup2_id}, id);
 }
 
-// The slot's node binding (bc_ct_nodes, bpf/collect.bpf.c) replaced by one to no node: the
-// update releases the reference the entry held. `bound_to`: the run (generation) the empty
-// binding is for, so that collections know the container has no node to collect; empty for
-// none (the next collecting walk binds the container's node). cgroup2_id: the container's
-// cgroup2 node in the run to come (0 when stopping), where its tasks are summed.
-Result<> Accounting::unbind_node(__u32 slot, std::optional<__u32> bound_to, Ctid id, std::uint64_t cgroup2_id) const {
+// The slot's entry in bc_ct_nodes (bpf/collect.bpf.c), always with no node: the update
+// releases the reference the entry held.
+Result<> Accounting::write_node(__u32 slot, const bc_ct_node& n, Ctid id) const {
     if (!nodes_) return {};
-    struct {
-        __u64 cg;
-        __u32 generation, ct;
-        __u64 cgroup2_id;
-    } none{0, bound_to.value_or(0), bound_to ? static_cast<__u32>(id) : 0, cgroup2_id};
-    if (::bpf_map_update_elem(nodes_.get(), &slot, &none, BPF_ANY) < 0)
+    if (::bpf_map_update_elem(nodes_.get(), &slot, &n, BPF_ANY) < 0)
         return fail_sys(fmt::format("releasing the cgroup of container {}", id));
     return {};
 }
@@ -685,7 +678,7 @@ Result<> Accounting::unregister_cgroup(std::uint64_t cgroup_id) {
     if (nodes_ && ::bpf_map_lookup_elem(cgroups_.get(), &cgroup_id, &ct) == 0 &&
         ::bpf_map_lookup_elem(slots_.get(), &ct, &slot) == 0 && ::bpf_map_lookup_elem(counters_.get(), &slot, &c) == 0 &&
         c.ctid == ct)
-        BC_TRYV(unbind_node(slot, c.generation, ct));
+        BC_TRYV(write_node(slot, bc_ct_node{0, c.generation, ct, 0}, ct));  // this run: nothing to collect
     if (::bpf_map_delete_elem(cgroups_.get(), &cgroup_id) < 0 && errno != ENOENT)
         return fail_sys("unregistering a container's cgroup");
     return {};
@@ -770,9 +763,7 @@ Result<> Accounting::collect(const std::string& memory_prefix) const {
     // program (before 6.7).
     bool walk = true;
     if (slot_collector_) {
-        struct {
-            __u32 unbound, collected;
-        } ctx{};
+        bc_collect_slots_ctx ctx{};
         LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &ctx, .ctx_size_in = sizeof ctx);
         if (::bpf_prog_test_run_opts(slot_collector_.get(), &run) < 0) return fail_sys("collecting the controllers' counters");
         walk = ctx.unbound > 0;

@@ -99,7 +99,7 @@ private:
     // The slot's entries in bc_traffic, bc_lock_inodes and bc_ct_nodes, emptied (cgroup2_id: the
     // container's cgroup2 node in its coming run).
     Result<> reset_slot(__u32 slot, Ctid id, std::uint64_t cgroup2_id = 0) const;
-    Result<> unbind_node(__u32 slot, std::optional<__u32> bound_to, Ctid id, std::uint64_t cgroup2_id = 0) const;
+    Result<> write_node(__u32 slot, const bc_ct_node& n, Ctid id) const;
     Fd cgroups_, counters_, slots_, slot_owner_, meta_, traffic_, lock_inodes_, devices_;
     std::string lock_dir_;  // the loaders' lock, when loaded by this process (load())
     // bc_counters mapped read-only into this process (BPF_F_MMAPABLE): `slot_count` records,

@@ -30,6 +30,7 @@ const volatile __u32 ct_level = 1;     /* level of the containers' nodes in that
 const volatile bool mem_v1 = false;     /* memory is a v1 controller (memsw, kmem, failcnt) */
 const volatile bool pids_v1 = false;    /* pids is a v1 controller */
 const volatile __u64 page_size = 4096;
+const volatile bool sock_settling = true; /* bc_sock_settle runs after each collection (sock.bpf.c) */
 
 #define BC_LONG_MAX 0x7fffffffffffffffULL
 
@@ -1314,7 +1315,7 @@ int bc_collect(struct bpf_iter__cgroup *ctx)
 		bc_sock_walk_begin();
 	c = collect_node(ctx->meta, ctx->cgroup, w, &ct);
 	if (c)
-		bc_sock_snapshot(ct, c); /* for the settling walk that comes next */
+		bc_sock_snapshot(ct, c, sock_settling); /* for the settling walk that comes next */
 	return 0;
 }
 
@@ -1396,7 +1397,7 @@ __noinline int collect_slot(__u32 slot)
 	collect_ns((struct task_struct *)t, c);
 	bpf_rcu_read_unlock();
 	set_task_sums(&s, c);
-	bc_sock_snapshot(c->ctid, c);
+	bc_sock_snapshot(c->ctid, c, sock_settling);
 	return 1;
 }
 

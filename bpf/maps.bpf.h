@@ -268,7 +268,10 @@ static __always_inline void bc_sock_walk_begin(void)
 	bpf_map_delete_elem(&bc_sock_walk, &head);
 }
 
-static __always_inline void bc_sock_snapshot(__u32 ct, struct bc_ct_counters *c)
+/* settling: the settling walk runs after this collection (bc_sock_settle is loaded; a host
+ * may refuse iterators over map elements): without it, the buffers of a container holding
+ * sockets are not summed, and are marked so. */
+static __always_inline void bc_sock_snapshot(__u32 ct, struct bc_ct_counters *c, bool settling)
 {
 	struct bc_walk_key k = {.tid = (__u32)bpf_get_current_pid_tgid(), .ct = ct}, head = {.tid = k.tid};
 	struct bc_walk w = {.generation = c->generation}, *h;
@@ -276,6 +279,10 @@ static __always_inline void bc_sock_snapshot(__u32 ct, struct bc_ct_counters *c)
 	/* Nothing to lower (and no entry to make) for a container that holds no socket. */
 	if (!c->res[BC_RES_numtcpsock].held && !c->res[BC_RES_numothersock].held) {
 		bc_set_sockbufs(c, 0, 0, 0, 0); /* and no buffer */
+		return;
+	}
+	if (!settling) {
+		c->flags &= ~BC_CT_SOCKBUF;
 		return;
 	}
 	h = bpf_map_lookup_elem(&bc_sock_walk, &head);

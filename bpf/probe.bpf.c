@@ -77,6 +77,14 @@ int iter_task(struct bpf_iter__task *ctx)
 	return 0;
 }
 
+/* Iterators over a map's elements: some hosts refuse them (EPERM) while allowing the
+ * others. */
+SEC("iter/bpf_sk_storage_map")
+int iter_sk_storage(struct bpf_iter__bpf_sk_storage_map *ctx)
+{
+	return 0;
+}
+
 /* Optional types: 6.1 (Debian 12) has them, the 6.18 development host refuses them. */
 SEC("fentry/wake_up_new_task")
 int BPF_PROG(fentry_fork, struct task_struct *p)

@@ -255,6 +255,8 @@ const ProgProbe kProgs[] = {
      "memory and pids counters of all containers in one read; the user_beancounters file"},
     {"iter/task", BC_PROG(iter_task), true, Depth::load,
      "the user_beancounters file; privvmpages, lockedpages, numfile, numsiginfo before Linux 6.7"},
+    {"iter/bpf_sk_storage_map", BC_PROG(iter_sk_storage), false, Depth::load,
+     "settling the socket counts; tcpsndbuf, tcprcvbuf, othersockbuf, dgramrcvbuf of containers holding sockets"},
     {"fentry/wake_up_new_task", BC_PROG(fentry_fork), false, Depth::attach, "optional fentry/fexit programs"},
     {"lsm/task_alloc", BC_PROG(lsm_task_alloc), false, Depth::load, "optional BPF LSM enforcement"},
     {"kprobe/wake_up_new_task", BC_PROG(kprobe_fork), false, Depth::attach, "optional kprobe programs"},

@@ -131,8 +131,15 @@ TEST_F(BeanctlTest, FullLifecycle) {
         }
         EXPECT_EQ(std::count(v2procs.begin(), v2procs.end(), '\n'), 2) << "init and sleep: " << v2procs;
         EXPECT_FALSE(contains("\n" + v2procs, "\n" + std::to_string(waiter) + "\n")) << v2procs;
+        // Born in the cgroup2 node, the command then moves itself into the v1 nodes before
+        // it execs: the v1 nodes may lag the cgroup2 node by that step.
         for (const auto& dir : nodes) {
-            std::string procs = slurp(dir + "/cgroup.procs");
+            std::string procs;
+            for (int i = 0; i < 300; ++i) {
+                procs = slurp(dir + "/cgroup.procs");
+                if (std::count(procs.begin(), procs.end(), '\n') >= 2) break;
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            }
             EXPECT_EQ(std::count(procs.begin(), procs.end(), '\n'), 2) << dir << ": " << procs;
         }
         ::kill(waiter, SIGTERM);  // forwarded to the command

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "../common/ubc_parser.h"
+#include "bpf/accounting.h"
 #include "fixture.h"
 
 using namespace bctest;
@@ -164,8 +165,16 @@ TEST_F(SocketsTest, NoDriftAfterAMillionCycles) {
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(r.out, "done\n");
     Socks s = wait_socks(id, [](const Socks& x) { return x.tcp == 0 && x.other == 0; });
-    EXPECT_EQ(s.tcp, 0u) << diagnosis(id);
-    EXPECT_EQ(s.other, 0u) << diagnosis(id);
+    if (bc::bpf::sock_settling_supported()) {
+        EXPECT_EQ(s.tcp, 0u) << diagnosis(id);
+        EXPECT_EQ(s.other, 0u) << diagnosis(id);
+    } else {
+        // With no settling walk (a host that refuses iterators over socket storage), a socket
+        // the kernel closed without running the release program stays counted: the bound
+        // documented for that case (beancounters.md, "Settling"), no more.
+        EXPECT_LE(s.tcp, 2u) << diagnosis(id);
+        EXPECT_LE(s.other, 2u) << diagnosis(id);
+    }
     EXPECT_GE(s.tcp_max, 3u) << "listener, client and accepted socket at once";
     EXPECT_LE(s.tcp_max, 4u);
     // The settling walk takes back what the kernel closed without running the release
@@ -178,6 +187,9 @@ TEST_F(SocketsTest, ChargesOfSocketsGoneUnseenAreSettledAtTheNextRead) {
     // counter, but its mark goes with it: the next collection lowers the count to the marks
     // alive, exactly, and never below. Three containers hold sockets, so that the walk's
     // list of snapshots has a first, a middle and a last one.
+    if (!bc::bpf::sock_settling_supported())
+        GTEST_SKIP() << "this kernel refuses iterators over socket storage (bpf_iter_bpf_sk_storage_map): no settling "
+                        "walk to test here (the kernel lanes run this test)";
     const std::vector<std::string> ids = {"1511", "1513", "1514"};
     for (const auto& id : ids) {
         start_with_helper(static_cast<unsigned>(std::stoul(id)));
@@ -230,24 +242,38 @@ TEST_F(SocketsTest, SocketBuffersAreTheQueuedBytesOfTheContainersSockets) {
     const std::uint64_t unacked = std::stoull(line.substr(8));
     auto j = ubc_json(id);
     auto held = [&](const char* r) { return j.at(r).at("held").get<std::uint64_t>(); };
-    // A buffer is charged by its buffers' true size: at least the bytes, at most a few
-    // times as much (skb overhead).
-    EXPECT_GE(held("dgramrcvbuf"), 10u * 1000) << j.dump();
-    EXPECT_LE(held("dgramrcvbuf"), 10u * 4096);
-    EXPECT_GE(held("tcpsndbuf"), unacked) << j.dump();
-    EXPECT_GE(held("tcpsndbuf") + held("tcprcvbuf"), 65536u + unacked);
-    EXPECT_LE(held("tcpsndbuf") + held("tcprcvbuf"), 4 * (65536u + unacked) + 65536u);
-    EXPECT_LT(held("othersockbuf"), 10u * 1000) << "datagrams are the receiver's once delivered";
-    // The same in the kernel-rendered file.
     auto rows = parse_ubc(slurp(bpf_dir() + "/user_beancounters")).at(id);
-    EXPECT_EQ(rows[16].held, held("dgramrcvbuf"));
+    // The buffers are summed by the settling walk, an iterator over the sockets' marks,
+    // which some hosts refuse (beancounters.md, "Settling").
+    const bool summed = bc::bpf::sock_settling_supported();
+    if (summed) {
+        // A buffer is charged by its buffers' true size: at least the bytes, at most a few
+        // times as much (skb overhead).
+        EXPECT_GE(held("dgramrcvbuf"), 10u * 1000) << j.dump();
+        EXPECT_LE(held("dgramrcvbuf"), 10u * 4096);
+        EXPECT_GE(held("tcpsndbuf"), unacked) << j.dump();
+        EXPECT_GE(held("tcpsndbuf") + held("tcprcvbuf"), 65536u + unacked);
+        EXPECT_LE(held("tcpsndbuf") + held("tcprcvbuf"), 4 * (65536u + unacked) + 65536u);
+        EXPECT_LT(held("othersockbuf"), 10u * 1000) << "datagrams are the receiver's once delivered";
+        // The same in the kernel-rendered file.
+        EXPECT_EQ(rows[16].held, held("dgramrcvbuf"));
+    } else {
+        // Not summed while the container holds sockets: said so (null), not made up; the
+        // file shows 0, as OpenVZ's rows of what it does not count.
+        for (const char* r : {"tcpsndbuf", "tcprcvbuf", "othersockbuf", "dgramrcvbuf"})
+            EXPECT_TRUE(j.at(r).at("held").is_null()) << r << ": " << j.dump();
+        EXPECT_EQ(rows[16].held, 0u);
+    }
 
     ASSERT_EQ(beanctl({"exec", id, "killall", "-9", "sockets"}).code, 0);
     Socks s = wait_socks(id, [](const Socks& x) { return x.tcp == 0 && x.other == 0; });
     ASSERT_EQ(s.tcp + s.other, 0u);
     j = ubc_json(id);
+    // No socket, no buffer: 0, counted, with or without the walk.
     for (const char* r : {"tcpsndbuf", "tcprcvbuf", "othersockbuf", "dgramrcvbuf"}) EXPECT_EQ(held(r), 0u) << r;
-    EXPECT_GE(j.at("dgramrcvbuf").at("maxheld").get<std::uint64_t>(), 10u * 1000) << "the highest seen stays";
+    if (summed) {
+        EXPECT_GE(j.at("dgramrcvbuf").at("maxheld").get<std::uint64_t>(), 10u * 1000) << "the highest seen stays";
+    }
 }
 
 TEST_F(SocketsTest, BarrierRefusesWithEnomemAndCountsFailures) {

@@ -86,6 +86,7 @@ void configure_collect(Collect* s, const LoadOptions& o, int& err) {
     s->rodata->mem_v1 = o.mem_v1;
     s->rodata->pids_v1 = o.pids_v1;
     s->rodata->page_size = static_cast<__u64>(::sysconf(_SC_PAGESIZE));
+    s->rodata->sock_settling = sock_settling_supported();
     s->rodata->nr_cpus = static_cast<__u32>(std::max(libbpf_num_possible_cpus(), 1));
 }
 void configure(collect_bpf* s, const LoadOptions& o, int& err) { configure_collect(s, o, err); }
@@ -171,7 +172,7 @@ constexpr LinkSpec kLinks[] = {
     {"link_sock_release", "sock", "bc_sock_release", Attach::cgroup},
     {"link_sock_state", "sock", "bc_sock_state", Attach::tracing},
     {"link_sock_destroy", "sock", "bc_sock_destroy", Attach::tracing},
-    {"link_sock_settle", "sock", "bc_sock_settle", Attach::marks},
+    {"link_sock_settle", "sock", "bc_sock_settle", Attach::marks, sock_settling_supported},
     {"prog_net_guard", "net", "bc_net_guard", Attach::prog},
     {"prog_net_from_ct", "net", "bc_net_from_ct", Attach::prog},
     {"prog_net_to_ct", "net", "bc_net_to_ct", Attach::prog},
@@ -398,10 +399,34 @@ struct Objects {
 
 }  // namespace
 
-bool kernel_has_function(const char* name) {
-    // Loaded once per process, kept for its lifetime.
+namespace {
+// The running kernel's BTF, parsed once per process (5 MB: only loads need it), kept for its
+// lifetime.
+const btf* vmlinux_btf() {
     static btf* const vmlinux = btf__load_vmlinux_btf();
-    return vmlinux && btf__find_by_name_kind(vmlinux, name, BTF_KIND_FUNC) >= 0;
+    return vmlinux;
+}
+}  // namespace
+
+bool kernel_has_function(const char* name) {
+    return vmlinux_btf() && btf__find_by_name_kind(vmlinux_btf(), name, BTF_KIND_FUNC) >= 0;
+}
+
+bool sock_settling_supported() {
+    static const bool ok = [] {
+        const btf* vmlinux = vmlinux_btf();
+        const int target = vmlinux ? btf__find_by_name_kind(vmlinux, "bpf_iter_bpf_sk_storage_map", BTF_KIND_FUNC) : -1;
+        if (target < 0) return false;
+        bpf_insn prog[2]{};  // r0 = 0; exit
+        prog[0].code = BPF_ALU64 | BPF_MOV | BPF_K;
+        prog[1].code = BPF_JMP | BPF_EXIT;
+        LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = BPF_TRACE_ITER,
+                    .attach_btf_id = static_cast<__u32>(target));
+        Fd fd(::bpf_prog_load(BPF_PROG_TYPE_TRACING, "bc_probe_settle", "GPL", prog, 2, &o));
+        if (!fd) log::debug("the kernel refuses iterators over socket storage ({}): no settling walk", std::strerror(errno));
+        return static_cast<bool>(fd);
+    }();
+    return ok;
 }
 
 LoadOptions load_options(const cgroup::CtGroup& cg, unsigned max_tasks) {
@@ -505,6 +530,14 @@ Result<Accounting> Accounting::load(const std::string& pin_dir, const std::strin
         if (!skel) return fail_sys(errno, fmt::format("opening the BPF programs ({})", d.name));
         objs.skels.emplace_back(&d, skel);
         if (int err = d.configure(skel, o); err) return fail(Error::sys(-err, fmt::format("configuring {}", d.name)));
+        // A program no link of this kernel wants is not loaded (the kernel may refuse it).
+        for (const auto& l : kLinks) {
+            if (l.domain != std::string_view(d.name) || l.wanted()) continue;
+            bpf_program* p = bpf_object__find_program_by_name(d.object(skel), l.prog);
+            bool used = false;
+            for (const auto& other : kLinks) used |= other.wanted() && std::string_view(other.prog) == l.prog;
+            if (p && !used) bpf_program__set_autoload(p, false);
+        }
         if (int err = d.load(skel); err)
             return fail(Error::sys(-err, fmt::format("loading the BPF programs of {} (-v shows libbpf's and the verifier's "
                                                      "log; a map pinned in {} by an incompatible build shows there as "

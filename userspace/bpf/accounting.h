@@ -48,6 +48,13 @@ struct LoadOptions {
 // True if the running kernel's BTF has this function (a kfunc the programs may call).
 bool kernel_has_function(const char* name);
 
+// True if the kernel accepts an iterator over a socket storage map's elements (bpf_iter
+// bpf_sk_storage_map), which the settling walk of the socket counts is (bpf/sock.bpf.c).
+// A host may refuse iterators over map elements to its root (EPERM) while allowing the
+// others: the programs then load without it (beancounters.md, "Settling"). Probed once per
+// process, by loading a program of two instructions.
+bool sock_settling_supported();
+
 // The options for containers whose cgroups are laid out as this one's (its prefix nodes,
 // level, and where the memory and pids controllers are).
 LoadOptions load_options(const cgroup::CtGroup& cg, unsigned max_tasks = BC_MAX_TASKS);

@@ -1,4 +1,5 @@
-// Template archives (.tar.gz) through libarchive.
+// Template archives (.tar.gz), packed and unpacked by the helper bctar (tools/bctar), the one
+// program that links libarchive: beanctl itself is static.
 #pragma once
 
 #include <functional>

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <sstream>
 #include <fstream>
 #include <thread>
@@ -305,6 +306,17 @@ TEST_F(BeanctlTest, KillDuringCreateIsReportedAndCleanedUp) {
     ASSERT_TRUE(std::filesystem::exists(priv + "/bin"));
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
+    // The unpacking helper dies with the tool (it would otherwise block on the FIFO, still
+    // open here, and write on into the private area later).
+    auto helper_alive = [&] {
+        for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+            std::string cmd = slurp(e.path().string() + "/cmdline");
+            if (contains(cmd, "bctar") && contains(cmd, "slowpoke")) return true;
+        }
+        return false;
+    };
+    for (int i = 0; i < 100 && helper_alive(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_FALSE(helper_alive());
     ::close(w);
     ::unlink(fifo.c_str());
 
@@ -353,6 +365,21 @@ TEST_F(BeanctlTest, UnknownAndInvalidContainers) {
     EXPECT_TRUE(contains(r.err, "unknown template")) << r.err;
     EXPECT_FALSE(std::filesystem::exists(lib() + "/private/4243"));
     EXPECT_FALSE(std::filesystem::exists(etc() + "/ct/4243.conf"));
+    // Templates that are not tar archives: a text file (which libarchive would read as an
+    // mtree list if it were let) and an empty tar.
+    std::filesystem::create_directories(template_dir());
+    std::ofstream(template_dir() + "/junk.tar.gz") << "etc/shadow\n";
+    r = beanctl({"create", "4243", "--ostemplate", "junk"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_TRUE(contains(r.err, "Unrecognized archive format")) << r.err;
+    ASSERT_EQ(std::system(("tar -cf " + template_dir() + "/empty.tar.gz -T /dev/null").c_str()), 0);
+    r = beanctl({"create", "4243", "--ostemplate", "empty"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_TRUE(contains(r.err, "no files in it")) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(lib() + "/private/4243"));
+    EXPECT_FALSE(std::filesystem::exists(etc() + "/ct/4243.conf"));
+    std::filesystem::remove(template_dir() + "/junk.tar.gz");
+    std::filesystem::remove(template_dir() + "/empty.tar.gz");
 }
 
 TEST_F(BeanctlTest, BrokenConfigIsReportedAndStillStoppable) {

@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 #include <cstdio>
+#include <initializer_list>
 #include <memory>
 #include <string_view>
 
@@ -111,8 +112,14 @@ Result<> pack_tar_gz(const std::string& dir, const std::string& out_path) {
 
 Result<> unpack(const std::string& archive_path, const std::string& dest_dir) {
     ReadPtr in(archive_read_new());
-    archive_read_support_filter_all(in.get());
-    archive_read_support_format_all(in.get());
+    // A template is a tar, compressed or not, and nothing else: libarchive's other readers
+    // would take a text file for an mtree list (whose entries can name host files as their
+    // contents) or an unknown file for a raw one.
+    archive_read_support_format_tar(in.get());
+    archive_read_support_format_gnutar(in.get());
+    for (auto add : {archive_read_support_filter_gzip, archive_read_support_filter_xz, archive_read_support_filter_bzip2,
+                     archive_read_support_filter_zstd})
+        add(in.get());
     if (archive_read_open_filename(in.get(), archive_path.c_str(), 1 << 16) != ARCHIVE_OK)
         return fail(arch_error(in.get(), archive_path));
     WritePtr out(archive_write_disk_new());
@@ -126,9 +133,10 @@ Result<> unpack(const std::string& archive_path, const std::string& dest_dir) {
     Fd cwd(::open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (::chdir(dest_dir.c_str()) < 0) return fail_sys(fmt::format("chdir {}", dest_dir));
     auto extract = [&]() -> Result<> {
-        for (;;) {
+        for (size_t n = 0;; ++n) {
             archive_entry* e;
             int r = archive_read_next_header(in.get(), &e);
+            if (r == ARCHIVE_EOF && n == 0) return fail(fmt::format("{}: no files in it (not a template archive?)", archive_path));
             if (r == ARCHIVE_EOF) return {};
             if (r < ARCHIVE_WARN) return fail(arch_error(in.get(), archive_path));
             std::string p = fs::join(dest_dir, archive_entry_pathname(e));

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,9 +29,12 @@ Result<> run_bctar(std::string_view what, const std::string& a, const std::strin
     if (::pipe2(p, O_CLOEXEC) < 0) return fail_sys("pipe");
     Fd rd(p[0]), wr(p[1]);
     const char* argv[] = {helper.c_str(), what.data(), a.c_str(), b.c_str(), nullptr};
+    const pid_t parent = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0) return fail_sys("fork");
     if (pid == 0) {
+        // Dies with beanctl: a create killed half-way leaves no helper writing on.
+        if (::prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || ::getppid() != parent) ::_exit(127);
         if (::dup2(wr.get(), STDERR_FILENO) < 0) ::_exit(127);
         proc::close_fds_from(3);
         ::signal(SIGPIPE, SIG_DFL);
@@ -38,13 +42,7 @@ Result<> run_bctar(std::string_view what, const std::string& a, const std::strin
         ::_exit(127);
     }
     wr.reset();
-    std::string err;
-    char buf[4096];
-    for (ssize_t n; (n = ::read(rd.get(), buf, sizeof buf)) != 0;) {
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) break;
-        if (err.size() < 65536) err.append(buf, static_cast<size_t>(n));
-    }
+    std::string err = proc::read_to_eof(rd.get());
     const int code = BC_TRY(proc::wait_exit_code(pid));
     while (!err.empty() && err.back() == '\n') err.pop_back();
     if (code == 0) return {};

@@ -111,17 +111,22 @@ Result<> in_child(const std::function<std::string()>& body) {
         ::_exit(msg.empty() ? 0 : 1);
     }
     wr.reset();
-    std::string msg;
-    char buf[512];
-    for (ssize_t n; (n = ::read(rd.get(), buf, sizeof buf)) != 0;) {
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) break;
-        msg.append(buf, static_cast<size_t>(n));
-    }
+    const std::string msg = read_to_eof(rd.get());
     int code = BC_TRY(wait_exit_code(child.pid));
     if (!msg.empty()) return fail(msg);
     if (code != 0) return fail(fmt::format("a helper process exited with status {}", code));
     return {};
+}
+
+std::string read_to_eof(int fd, size_t limit) {
+    std::string out;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) != 0;) {
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) break;
+        if (out.size() < limit) out.append(buf, std::min(static_cast<size_t>(n), limit - out.size()));
+    }
+    return out;
 }
 
 Result<int> wait_exit_code(pid_t pid) {

@@ -38,6 +38,8 @@ int become_root();
 Result<> in_child(const std::function<std::string()>& body);
 // Closes every fd >= first except those listed (used in a child before exec).
 void close_fds_from(int first, const std::vector<int>& keep = {});
+// What a pipe gives until EOF (a child's message), the first `limit` bytes kept.
+std::string read_to_eof(int fd, size_t limit = 65536);
 // waitpid that retries EINTR; returns the shell-style exit code (128+signal when killed).
 Result<int> wait_exit_code(pid_t pid);
 

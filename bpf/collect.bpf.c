@@ -1320,15 +1320,6 @@ int bc_collect(struct bpf_iter__cgroup *ctx)
 }
 
 #ifdef BC_WITH_TASKS
-/* The collection through the bindings (bc_ct_nodes): one run of this program (the reader
- * runs it with BPF_PROG_TEST_RUN) collects every container whose node is bound, reaching
- * it through the reference its slot holds instead of the kernel's walk of the hierarchy
- * (the iterator's step from cgroup to cgroup, and the program call for each, were about a
- * third of a collection: Documentation/benchmarks.md). The sub-cgroups of a container that
- * has some are walked from its node. It reports the containers running without a bound
- * node (started since the last walk); for those the reader then reads bc_collect, which
- * binds them. */
-
 /* The tasks of the subtree of a container's cgroup2 node (held: every task of the container
  * is in it, on hybrid hosts too), summed; and a task in the container's network namespace
  * if *t has none yet. Under RCU. */
@@ -1408,6 +1399,13 @@ static long collect_next(__u32 slot, struct bc_collect_slots_ctx *r)
 	return 0;
 }
 
+/* The collection through the bindings (bc_ct_nodes): one run of this program (the reader
+ * runs it with BPF_PROG_TEST_RUN) collects every container whose node is bound, reaching
+ * it through the reference its slot holds instead of the kernel's walk of the hierarchy
+ * (the iterator's step from cgroup to cgroup, and a program call for each). The sub-cgroups
+ * of a container that has some are walked from its node. It reports the containers running
+ * without a bound node (started since the last walk); for those the reader then reads
+ * bc_collect, which binds them. */
 SEC("syscall")
 int bc_collect_slots(struct bc_collect_slots_ctx *ctx)
 {

@@ -1,7 +1,7 @@
-// bctar: beanctl's helper for template archives (.tar.gz), the one program of beancounter
+// bctar: beanctl's helper for template archives (tar), the one program of beancounter
 // that links libarchive (and the dozen compression and XML libraries that come with it), so
 // that beanctl itself is a static executable that starts fast. Run by beanctl only:
-//   bctar pack DIR OUT       packs DIR's contents into OUT, atomically
+//   bctar pack DIR OUT       packs DIR's contents into OUT (a gzip'd tar), atomically
 //   bctar unpack ARCHIVE DIR unpacks ARCHIVE into the existing empty DIR
 // Exit status 0, or 1 with the reason on stderr (one line), 2 for a usage error.
 #include <archive.h>

@@ -3,28 +3,18 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
-#include "core/fs.h"
 #include "core/proc.h"
 
 namespace bc::container {
 
 namespace {
-// The helper beside the running program (a build tree), else the installed one.
-Result<std::string> find_bctar() {
-    for (const auto& p : {proc::self_dir() + "/bctar", std::string(BC_LIBEXEC_DIR) + "/bctar"})
-        if (::access(p.c_str(), X_OK) == 0) return p;
-    return fail(fmt::format("the archive helper bctar is not beside {} nor in {} (a broken install?)", proc::self_dir(),
-                            BC_LIBEXEC_DIR));
-}
-
 // Runs bctar with these arguments; its one line of stderr is the reason of a failure.
 Result<> run_bctar(std::string_view what, const std::string& a, const std::string& b) {
-    const std::string helper = BC_TRY(find_bctar());
+    const std::string helper = BC_TRY(proc::find_helper("bctar"));
     int p[2];
     if (::pipe2(p, O_CLOEXEC) < 0) return fail_sys("pipe");
     Fd rd(p[0]), wr(p[1]);
@@ -37,7 +27,6 @@ Result<> run_bctar(std::string_view what, const std::string& a, const std::strin
         if (::prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || ::getppid() != parent) ::_exit(127);
         if (::dup2(wr.get(), STDERR_FILENO) < 0) ::_exit(127);
         proc::close_fds_from(3);
-        ::signal(SIGPIPE, SIG_DFL);
         ::execv(argv[0], const_cast<char* const*>(argv));
         ::_exit(127);
     }

@@ -59,12 +59,6 @@ void remove_stale_builds(const std::string& dir) {
         if (auto r = fs::remove_tree(fs::join(dir, e)); !r) log::warn("{}", r.error().msg);
     }
 }
-
-std::string find_bcinit() {
-    for (const auto& p : {proc::self_dir() + "/bcinit", std::string(BC_LIBEXEC_DIR) + "/bcinit"})
-        if (::access(p.c_str(), X_OK) == 0) return p;
-    return {};
-}
 }  // namespace
 
 Result<bool> is_static_elf(const std::string& path) {
@@ -189,11 +183,8 @@ Result<std::string> ensure_template(const Settings& s, const std::string& name, 
     BC_TRYV(fs::mkdir_p(work));
     Result<> built;
     if (name == "busybox") {
-        std::string init = find_bcinit();
-        if (init.empty())
-            built = fail(fmt::format("bcinit not found beside {} or in {}", proc::self_dir(), BC_LIBEXEC_DIR));
-        else
-            built = build_busybox_rootfs(work, "/bin/busybox", init);
+        auto init = proc::find_helper("bcinit");
+        built = init ? build_busybox_rootfs(work, "/bin/busybox", *init) : fail(init.error());
     } else {
         built = build_debian_rootfs(work, "bookworm");
     }

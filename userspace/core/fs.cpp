@@ -174,8 +174,8 @@ std::string trash_beside(const std::string& path) {
 // The background remover, a child not waited for: a short-lived caller (beanctl) exits
 // long before it does, and it is then reparented to the host's init, which reaps it. (A
 // grandchild whose parent is reaped at once would be nobody's zombie even under a
-// long-lived caller, but the wait for that parent cost a destroy 2.5 ms on a host where
-// fork() is slow, as much as the rest of it.) It runs this process's code after fork()
+// long-lived caller, but a destroy would wait for that parent, which is dear where fork()
+// is slow.) It runs this process's code after fork()
 // without exec, which a single-threaded caller allows.
 [[noreturn]] void empty_trash(const std::string& trash) {
     ::setsid();

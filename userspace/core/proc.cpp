@@ -172,14 +172,7 @@ Result<std::string> run_capture(const std::vector<std::string>& argv) {
     posix_spawn_file_actions_destroy(&fa);
     if (e) return fail_sys(e, fmt::format("running {}", argv[0]));
     wr.reset();
-    std::string out;
-    char buf[4096];
-    for (;;) {
-        ssize_t n = ::read(rd.get(), buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        out.append(buf, static_cast<size_t>(n));
-    }
+    std::string out = read_to_eof(rd.get(), std::string::npos);
     int rc = BC_TRY(wait_exit_code(pid));
     if (rc != 0) return fail(fmt::format("{} exited with status {}", argv[0], rc));
     return out;
@@ -191,6 +184,12 @@ Result<int> run(const std::vector<std::string>& argv) {
     int e = ::posix_spawnp(&pid, av[0], nullptr, nullptr, av.data(), environ);
     if (e) return fail_sys(e, fmt::format("running {}", argv[0]));
     return wait_exit_code(pid);
+}
+
+Result<std::string> find_helper(std::string_view name) {
+    for (const auto& p : {fmt::format("{}/{}", self_dir(), name), fmt::format("{}/{}", BC_LIBEXEC_DIR, name)})
+        if (::access(p.c_str(), X_OK) == 0) return p;
+    return fail(fmt::format("{} not found beside {} or in {}", name, self_dir(), BC_LIBEXEC_DIR));
 }
 
 std::string self_dir() {

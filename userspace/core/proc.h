@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/error.h"
@@ -53,4 +54,7 @@ Result<std::string> run_capture(const std::vector<std::string>& argv);
 Result<int> run(const std::vector<std::string>& argv);
 // Directory of the running executable (for finding helpers installed beside it).
 std::string self_dir();
+// beancounter's helper program `name` (bcinit, bctar): the one beside the running program
+// (a build tree), else the installed one in BC_LIBEXEC_DIR.
+Result<std::string> find_helper(std::string_view name);
 }  // namespace bc::proc

@@ -150,7 +150,7 @@ std::pair<pid_t, pid_t> stop_before_exec(const std::vector<std::string>& env, co
     if (::waitpid(tool, &st, 0) != tool || !WIFSTOPPED(st)) return {-1, -1};
     ::ptrace(PTRACE_SETOPTIONS, tool, nullptr, PTRACE_O_TRACEFORK | PTRACE_O_TRACECLONE | PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL);
     ::ptrace(PTRACE_CONT, tool, nullptr, nullptr);
-    pid_t inner = -1;
+    pid_t inner = -1, early = -1;
     bool skipped = false;
     for (int steps = 0; steps < 100000; ++steps) {
         pid_t p = ::waitpid(-1, &st, __WALL);
@@ -165,6 +165,9 @@ std::pair<pid_t, pid_t> stop_before_exec(const std::vector<std::string>& env, co
             ::ptrace(PTRACE_GETEVENTMSG, tool, nullptr, &child);
             inner = static_cast<pid_t>(child);
             ::ptrace(PTRACE_CONT, tool, nullptr, nullptr);
+            // The child's first stop may be reported before its parent's event: it was held
+            // (not resumed) until now, and is traced from here.
+            if (early == inner) ::ptrace(PTRACE_SYSCALL, inner, nullptr, nullptr);
             continue;
         }
         if (p == inner && sig == (SIGTRAP | 0x80)) {
@@ -188,6 +191,10 @@ std::pair<pid_t, pid_t> stop_before_exec(const std::vector<std::string>& env, co
         if (p == inner) {
             // The new child's first stop, or a signal: trace its system calls from here.
             ::ptrace(PTRACE_SYSCALL, inner, nullptr, sig == SIGSTOP || sig == SIGTRAP ? nullptr : reinterpret_cast<void*>(static_cast<long>(sig)));
+            continue;
+        }
+        if (p != tool && inner < 0) {
+            early = p;  // a new child, stopped before the tool's fork event names it: hold it
             continue;
         }
         // Other stops of the tool (signals): pass them on.

@@ -245,6 +245,50 @@ TEST_F(BeanctlTest, StopKillsAfterTimeout) {
     EXPECT_EQ(beanctl({"status", id}).out, "CTID 1104 exist unmounted down\n");
 }
 
+TEST_F(BeanctlTest, InitRunsTheStartScriptsInOrderOrAnRcs) {
+    std::string id = ct(1112);
+    ASSERT_EQ(beanctl({"create", id}).code, 0);
+    const std::string priv = lib() + "/private/1112";
+    EXPECT_TRUE(std::filesystem::exists(priv + "/etc/rc.d/README"));
+    EXPECT_FALSE(std::filesystem::exists(priv + "/etc/init.d/rcS")) << "the boot needs no shell script";
+    auto script = [&](const std::string& rel, const std::string& body, mode_t mode) {
+        std::ofstream(priv + rel) << "#!/bin/sh\n" << body << "\n";
+        ASSERT_EQ(::chmod((priv + rel).c_str(), mode), 0);
+    };
+    // Run: executable S* files, in name order, each with "start", the first ended before the
+    // second begins. Not run: a file that is not executable, a K* file, a directory.
+    script("/etc/rc.d/S20second", "sleep 0.2; echo \"second $1\" >> /var/log/boot", 0755);
+    script("/etc/rc.d/S10first", "sleep 0.3; echo \"first $1\" >> /var/log/boot", 0755);
+    script("/etc/rc.d/S30off", "echo off >> /var/log/boot", 0644);
+    script("/etc/rc.d/K10kill", "echo kill >> /var/log/boot", 0755);
+    ASSERT_EQ(::mkdir((priv + "/etc/rc.d/S40dir").c_str(), 0755), 0);
+    auto boot_log = [&](const std::string& last) {
+        RunResult r;
+        for (int i = 0; i < 500; ++i, std::this_thread::sleep_for(std::chrono::milliseconds(10))) {
+            r = beanctl({"exec", id, "cat", "/var/log/boot"});
+            if (contains(r.out, last)) break;
+        }
+        return r.out;
+    };
+    ASSERT_EQ(beanctl({"start", id}).code, 0);
+    EXPECT_EQ(boot_log("second"), "first start\nsecond start\n");
+    // The boot's process is gone and reaped: init is alone again.
+    RunResult ps;
+    for (int i = 0; i < 200; ++i, std::this_thread::sleep_for(std::chrono::milliseconds(10))) {
+        ps = beanctl({"exec", id, "ps", "-o", "stat,comm"});
+        if (!contains(ps.out, "sh") && !contains(ps.out, "sleep")) break;
+    }
+    EXPECT_FALSE(contains(ps.out, "Z")) << ps.out;
+    EXPECT_FALSE(contains(ps.out, "sh")) << ps.out;
+    ASSERT_EQ(beanctl({"stop", id}).code, 0);
+
+    // An executable rcS owns the boot: the S* scripts are its business then.
+    ASSERT_EQ(std::filesystem::create_directories(priv + "/etc/init.d") || std::filesystem::is_directory(priv + "/etc/init.d"), true);
+    script("/etc/init.d/rcS", "echo rcS >> /var/log/boot", 0755);
+    ASSERT_EQ(beanctl({"start", id}).code, 0);
+    EXPECT_EQ(boot_log("rcS"), "first start\nsecond start\nrcS\n");
+}
+
 TEST_F(BeanctlTest, StrayProcessesAreKilledAtStop) {
     std::string id = ct(1105);
     ASSERT_EQ(beanctl({"create", id}).code, 0);

@@ -1,7 +1,10 @@
 /* bcinit: PID 1 of the busybox template.
  *
- * It runs /etc/init.d/rcS (if present), then only reaps zombies, so orphans re-parented to
- * it never pile up. On SIGTERM, SIGINT or SIGPWR it stops the container: SIGTERM to every
+ * It boots the container: /etc/init.d/rcS if that is executable (it then owns the boot),
+ * or else every executable /etc/rc.d/S* in name order with the argument "start", one after
+ * another. Either runs in a child, so PID 1 only ever reaps zombies and orphans re-parented
+ * to it never pile up; with nothing to run, nothing is forked (no shell started for an
+ * empty loop).  On SIGTERM, SIGINT or SIGPWR it stops the container: SIGTERM to every
  * process, a grace period (BCINIT_GRACE seconds, default 10) while it keeps reaping, then
  * SIGKILL, then it exits, which makes the kernel tear the PID namespace down. It never
  * sleeps when there is nothing left to wait for, so a stop takes as long as the slowest
@@ -10,11 +13,14 @@
  * Static, no libraries beyond libc: it must run in any root file system.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -62,6 +68,60 @@ static void stop_all(int grace)
 		;
 }
 
+static int is_start_script(const struct dirent *e)
+{
+	return e->d_name[0] == 'S';
+}
+
+/* The S* scripts of /etc/rc.d that are executable regular files, each run to its end
+ * before the next, as a sysv rc does. Runs in the boot child. */
+static void run_start_scripts(struct dirent **names, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char path[PATH_MAX];
+		struct stat st;
+
+		if (snprintf(path, sizeof(path), "/etc/rc.d/%s", names[i]->d_name) >= (int)sizeof(path) ||
+		    stat(path, &st) < 0 || !S_ISREG(st.st_mode) || access(path, X_OK) < 0)
+			continue;
+		pid_t pid = fork();
+		if (pid == 0) {
+			execl(path, names[i]->d_name, "start", (char *)NULL);
+			fprintf(stderr, "bcinit: %s: %s\n", path, strerror(errno));
+			_exit(127);
+		}
+		while (pid > 0 && waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+}
+
+static void boot(const sigset_t *blocked)
+{
+	struct dirent **names = NULL;
+	int n = 0;
+	const int rcs = access("/etc/init.d/rcS", X_OK) == 0;
+
+	if (!rcs) {
+		n = scandir("/etc/rc.d", &names, is_start_script, alphasort);
+		if (n <= 0) {
+			free(names);
+			return;
+		}
+	}
+	if (fork() == 0) {
+		sigprocmask(SIG_UNBLOCK, blocked, NULL);
+		if (rcs) {
+			execl("/etc/init.d/rcS", "rcS", (char *)NULL);
+			_exit(127);
+		}
+		run_start_scripts(names, n);
+		_exit(0);
+	}
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
 int main(void)
 {
 	sigset_t set;
@@ -83,14 +143,7 @@ int main(void)
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 
-	if (access("/etc/init.d/rcS", X_OK) == 0) {
-		pid_t pid = fork();
-		if (pid == 0) {
-			sigprocmask(SIG_UNBLOCK, &set, NULL);
-			execl("/etc/init.d/rcS", "rcS", (char *)NULL);
-			_exit(127);
-		}
-	}
+	boot(&set);
 
 	for (;;) {
 		int sig = sigwaitinfo(&set, NULL);

@@ -112,11 +112,12 @@ Result<> build_busybox_rootfs(const std::string& dir, const std::string& busybox
                        "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
                        "export PS1='[\\u@\\h \\W]\\$ '\n[ -r /etc/motd ] && cat /etc/motd\n"));
     BC_TRYV(write_file(dir, "etc/motd", std::string("beancounter busybox container. PID 1 is /sbin/init (bcinit).\n") + kMotdBeancounters));
-    BC_TRYV(write_file(dir, "etc/init.d/rcS",
-                       "#!/bin/sh\n# Run once by /sbin/init at start. The runtime has already mounted /proc,\n"
-                       "# /sys and /dev and set the host name.\n"
-                       "for s in /etc/rc.d/S*; do [ -x \"$s\" ] && \"$s\" start; done\nexit 0\n",
-                       0755));
+    // bcinit runs the boot itself (no shell unless there is a script to run).
+    BC_TRYV(write_file(dir, "etc/rc.d/README",
+                       "At start, /sbin/init (bcinit) runs every executable S* file here, in name order,\n"
+                       "each with the argument \"start\" and to its end before the next. /proc, /sys and\n"
+                       "/dev are mounted and the host name is set by then. An executable\n"
+                       "/etc/init.d/rcS, if there is one, runs instead of them.\n"));
     return {};
 }
 

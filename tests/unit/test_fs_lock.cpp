@@ -59,6 +59,25 @@ TEST(Fs, RemoveTreeLaterFreesThePathAtOnceAndLeavesNothing) {
     EXPECT_TRUE(fs::remove_tree_later(d / "missing")) << "a missing path is not an error";
 }
 
+// The two halves: a tree moved away and left there (its remover never started, as when a
+// destroy is killed in between) is removed by the next remover, which empties the directory.
+TEST(Fs, TreeMovedToTrashIsRemovedByTheNextRemover) {
+    bctest::TempDir d;
+    bctest::write(d / "areas/a/dir/file", "x");
+    bctest::write(d / "areas/b/file", "x");
+    auto a = fs::move_to_trash(d / "areas/a");
+    ASSERT_TRUE(a);
+    EXPECT_FALSE(std::filesystem::exists(d / "areas/a"));
+    EXPECT_EQ(a->substr(0, a->find_last_of('/')), d / ("areas/" + std::string(fs::kTrashDir)));
+    EXPECT_TRUE(std::filesystem::exists(*a + "/dir/file"));
+    auto b = fs::move_to_trash(d / "areas/b");
+    ASSERT_TRUE(b);
+    ASSERT_TRUE(fs::empty_trash_later(*b));
+    EXPECT_TRUE(fs::wait_removed_later(d / "areas/a", 30000)) << "files left in " << (d / "areas") << "/" << fs::kTrashDir;
+    EXPECT_EQ(fs::move_to_trash(d / "missing").value(), "") << "a missing path is not an error";
+    EXPECT_TRUE(fs::empty_trash_later(""));
+}
+
 TEST(Fs, ListSubdirsUsesOnlyDirectories) {
     bctest::TempDir d;
     bctest::write(d / "f", "");

@@ -279,8 +279,10 @@ Result<> Manager::destroy(Ctid id) {
         return fail(Error{EINVAL, fmt::format("{}; fix or remove the config before destroying", st.config_error)});
     BC_TRYV(teardown(id, st.ve_root, false));
     // As vzctl does: the private area is renamed away now and removed in the background
-    // (its files are most of what a destroy would wait for).
-    BC_TRYV(fs::remove_tree_later(st.ve_private));
+    // (its files are most of what a destroy would wait for). The remover starts last, so as
+    // not to compete with the rest of the destroy; killed before then, this destroy leaves
+    // the tree to the next remover, which empties the whole directory.
+    const std::string moved = BC_TRY(fs::move_to_trash(st.ve_private));
     if (fs::is_dir(st.ve_root) && ::rmdir(st.ve_root.c_str()) < 0 && errno != ENOENT)
         return fail_sys(fmt::format("removing {}", st.ve_root));
     BC_TRYV(fs::remove_tree(s_.ct_run_dir(id)));
@@ -291,7 +293,7 @@ Result<> Manager::destroy(Ctid id) {
     if (::unlink(s_.ct_conf_path(id).c_str()) < 0 && errno != ENOENT)
         return fail_sys(fmt::format("removing {}", s_.ct_conf_path(id)));
     lock.remove();
-    return {};
+    return fs::empty_trash_later(moved);
 }
 
 Result<> Manager::set(Ctid id, const SetOptions& o) {

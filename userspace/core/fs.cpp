@@ -200,24 +200,39 @@ std::string trash_beside(const std::string& path) {
 }
 }  // namespace
 
-Result<> remove_tree_later(const std::string& path) {
+Result<std::string> move_to_trash(const std::string& path) {
     struct stat st;
     if (::lstat(path.c_str(), &st) < 0) {
-        if (errno == ENOENT) return {};
+        if (errno == ENOENT) return std::string();
         return fail_sys(fmt::format("stat {}", path));
     }
-    if (!S_ISDIR(st.st_mode) || BC_TRY(is_mount_point(path))) return remove_tree(path);
+    if (!S_ISDIR(st.st_mode) || BC_TRY(is_mount_point(path))) {
+        BC_TRYV(remove_tree(path));
+        return std::string();
+    }
     const std::string trash = trash_beside(path);
     const std::string name = path.substr(path.find_last_of('/') + 1);
     const std::string to = fmt::format("{}/{}.{}", trash, name, ::getpid());
     bool moved = ::rename(path.c_str(), to.c_str()) == 0;
     if (!moved && errno == ENOENT && (::mkdir(trash.c_str(), 0700) == 0 || errno == EEXIST))
         moved = ::rename(path.c_str(), to.c_str()) == 0;
-    if (!moved) return remove_tree(path);  // EXDEV and the like: here and now
+    if (!moved) {  // EXDEV and the like: here and now
+        BC_TRYV(remove_tree(path));
+        return std::string();
+    }
+    return to;
+}
+
+Result<> empty_trash_later(const std::string& moved) {
+    if (moved.empty()) return {};
     pid_t child = ::fork();
-    if (child < 0) return remove_tree(to);  // with no process to do it, we do
-    if (child == 0) empty_trash(trash);
+    if (child < 0) return remove_tree(moved);  // with no process to do it, we do
+    if (child == 0) empty_trash(moved.substr(0, moved.find_last_of('/')));
     return {};
+}
+
+Result<> remove_tree_later(const std::string& path) {
+    return empty_trash_later(BC_TRY(move_to_trash(path)));
 }
 
 bool wait_removed_later(const std::string& path, int timeout_ms) {

@@ -36,6 +36,11 @@ Result<> remove_tree(const std::string& path);
 // cannot be done (another file system) the tree is removed here and now. A mount point is
 // refused, as by remove_tree(). The directory stays, empty, for the next removal.
 Result<> remove_tree_later(const std::string& path);
+// remove_tree_later() in two halves, for a caller with more to do in between (the remover
+// would compete with it for the file system): the rename, which returns the tree's new path
+// ("" if it was removed here and now, or was not there), and then the remover.
+Result<std::string> move_to_trash(const std::string& path);
+Result<> empty_trash_later(const std::string& moved);
 inline constexpr const char* kTrashDir = ".beancounter-rm";
 // Waits until the trees remove_tree_later() put beside `path` are gone (false: still there
 // after `timeout_ms`).

@@ -127,7 +127,9 @@ Result<> CtGroup::create() {
 Result<> CtGroup::delegate(uid_t uid, gid_t gid) const {
     for (const auto& n : nodes()) {
         if (::chown(n.path.c_str(), uid, gid) < 0) return fail_sys(fmt::format("handing {} to the container", n.path));
-        for (const char* f : {file::procs, file::threads, file::subtree_control, file::v1_tasks}) {
+        const bool v2 = n.hierarchy == "cgroup2";
+        for (const char* f : {file::procs, v2 ? file::threads : file::v1_tasks, v2 ? file::subtree_control : nullptr}) {
+            if (!f) continue;
             std::string p = fs::join(n.path, f);
             if (::chown(p.c_str(), uid, gid) < 0 && errno != ENOENT)
                 return fail_sys(fmt::format("handing {} to the container", p));

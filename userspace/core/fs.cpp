@@ -93,6 +93,13 @@ Result<> write_atomic(const std::string& path, std::string_view data, mode_t mod
 
 Result<> mkdir_p(const std::string& path, mode_t mode) {
     if (path.empty()) return fail("mkdir: empty path");
+    // Mostly the parents exist: one call then, and a walk from the top only when one is missing.
+    if (::mkdir(path.c_str(), mode) == 0) return {};
+    if (errno == EEXIST) {
+        if (!is_dir(path)) return fail(fmt::format("{} exists and is not a directory", path));
+        return {};
+    }
+    if (errno != ENOENT) return fail_sys(fmt::format("mkdir {}", path));
     std::string cur;
     size_t pos = 0;
     while (pos <= path.size()) {

@@ -93,8 +93,9 @@ Result<> build_busybox_rootfs(const std::string& dir, const std::string& busybox
     BC_TRYV(copy_file(busybox, fs::join(dir, "bin/busybox"), 0755));
     BC_TRYV(copy_file(init, fs::join(dir, "sbin/init"), 0755));
     // Every applet as a symlink to /bin/busybox, at the path busybox itself lists.
-    auto list = BC_TRY(proc::run_capture({busybox, "--list-full"}));
-    std::istringstream in(list);
+    auto list = BC_TRY(proc::run({busybox, "--list-full"}, {.capture = proc::Capture::out}));
+    if (list.code != 0) return fail(fmt::format("{} --list-full exited with status {}", busybox, list.code));
+    std::istringstream in(list.output);
     std::string rel;
     while (std::getline(in, rel)) {
         if (rel.empty() || rel == "bin/busybox" || rel == "sbin/init" || rel.find("..") != std::string::npos) continue;
@@ -125,9 +126,9 @@ Result<> build_debian_rootfs(const std::string& dir, const std::string& suite) {
     if (::access("/usr/sbin/debootstrap", X_OK) < 0)
         return fail("debootstrap is not installed (apt-get install debootstrap)");
     log::info("building the debian-12 template with debootstrap (this takes a few minutes)");
-    int rc = BC_TRY(proc::run({"/usr/sbin/debootstrap", "--variant=minbase",
-                               "--include=systemd-sysv,dbus,iproute2,procps,sysvinit-utils,ifupdown", suite, dir}));
-    if (rc != 0) return fail(fmt::format("debootstrap exited with status {}", rc));
+    auto ran = BC_TRY(proc::run({"/usr/sbin/debootstrap", "--variant=minbase",
+                                 "--include=systemd-sysv,dbus,iproute2,procps,sysvinit-utils,ifupdown", suite, dir}));
+    if (ran.code != 0) return fail(fmt::format("debootstrap exited with status {}", ran.code));
     // A container has no consoles to log in on, and the host brings networking up.
     for (const char* unit : {"getty@tty1.service", "serial-getty@ttyS0.service", "console-getty.service"}) {
         std::string p = fs::join(dir, fmt::format("etc/systemd/system/{}", unit));

@@ -5,6 +5,7 @@
 #include <linux/sched.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -142,48 +143,48 @@ Result<int> wait_exit_code(pid_t pid) {
     return 1;
 }
 
-}  // namespace bc::proc
-
-#include <spawn.h>
-
-extern char** environ;
-
-namespace bc::proc {
-
-namespace {
-std::vector<char*> cargv(const std::vector<std::string>& argv) {
-    std::vector<char*> v;
-    for (const auto& a : argv) v.push_back(const_cast<char*>(a.c_str()));
-    v.push_back(nullptr);
-    return v;
-}
-}  // namespace
-
-Result<std::string> run_capture(const std::vector<std::string>& argv) {
+Result<Finished> run(const std::vector<std::string>& argv, const RunOptions& o) {
+    if (argv.empty()) return fail("running a command: none given");
+    std::vector<char*> av;  // made before the fork
+    for (const auto& a : argv) av.push_back(const_cast<char*>(a.c_str()));
+    av.push_back(nullptr);
     int p[2];
+    Fd rd, wr;
+    if (o.capture != Capture::none) {
+        if (::pipe2(p, O_CLOEXEC) < 0) return fail_sys("pipe");
+        rd = Fd(p[0]), wr = Fd(p[1]);
+    }
+    // The child's errno if it could not exec; EOF at a successful exec (close-on-exec).
     if (::pipe2(p, O_CLOEXEC) < 0) return fail_sys("pipe");
-    Fd rd(p[0]), wr(p[1]);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, wr.get(), 1);
-    pid_t pid;
-    auto av = cargv(argv);
-    int e = ::posix_spawnp(&pid, av[0], &fa, nullptr, av.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (e) return fail_sys(e, fmt::format("running {}", argv[0]));
+    Fd err_rd(p[0]), err_wr(p[1]);
+    const pid_t parent = ::getpid();
+    const pid_t pid = ::fork();
+    if (pid < 0) return fail_sys("fork");
+    if (pid == 0) {
+        int e = 0;
+        // Dies with this process: a beanctl killed half-way leaves no command writing on.
+        if (::prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) e = errno;
+        else if (::getppid() != parent) e = ESRCH;
+        else if (wr && ::dup2(wr.get(), o.capture == Capture::out ? STDOUT_FILENO : STDERR_FILENO) < 0) e = errno;
+        if (e == 0) {
+            close_fds_from(3, {err_wr.get()});
+            ::execvp(av[0], av.data());
+            e = errno;
+        }
+        (void)!::write(err_wr.get(), &e, sizeof e);
+        ::_exit(127);
+    }
     wr.reset();
-    std::string out = read_to_eof(rd.get(), std::string::npos);
-    int rc = BC_TRY(wait_exit_code(pid));
-    if (rc != 0) return fail(fmt::format("{} exited with status {}", argv[0], rc));
-    return out;
-}
-
-Result<int> run(const std::vector<std::string>& argv) {
-    pid_t pid;
-    auto av = cargv(argv);
-    int e = ::posix_spawnp(&pid, av[0], nullptr, nullptr, av.data(), environ);
-    if (e) return fail_sys(e, fmt::format("running {}", argv[0]));
-    return wait_exit_code(pid);
+    err_wr.reset();
+    Finished f;
+    if (rd) f.output = read_to_eof(rd.get(), o.limit);
+    int e = 0;
+    ssize_t n;
+    while ((n = ::read(err_rd.get(), &e, sizeof e)) < 0 && errno == EINTR) {
+    }
+    f.code = BC_TRY(wait_exit_code(pid));
+    if (n == sizeof e) return fail_sys(e, fmt::format("running {}", argv[0]));
+    return f;
 }
 
 Result<std::string> find_helper(std::string_view name) {

@@ -47,11 +47,21 @@ Result<int> wait_exit_code(pid_t pid);
 }  // namespace bc::proc
 
 namespace bc::proc {
-// Runs argv[0] (a path or a name looked up in PATH) and returns its stdout; stderr passes
-// through. A non-zero exit is an error that names the command.
-Result<std::string> run_capture(const std::vector<std::string>& argv);
-// Runs a command with stdio inherited; returns its exit code.
-Result<int> run(const std::vector<std::string>& argv);
+enum class Capture { none, out, err };
+struct RunOptions {
+    Capture capture = Capture::none;  // which of its output the caller gets back
+    size_t limit = 1 << 20;           // bytes of it kept
+};
+struct Finished {
+    int code = 0;        // shell-style: 128+signal when killed
+    std::string output;  // what it wrote to the captured stream
+};
+// Runs argv[0] (a path, or a name looked up in PATH) and waits for it. Its stdin and what is
+// not captured are this process's; it gets no other descriptor of ours, and it is killed if
+// this process dies first (a beanctl killed half-way leaves no helper writing on). An error
+// if it could not be started (with the reason: no such file, not executable...); any exit
+// status is the caller's to judge.
+Result<Finished> run(const std::vector<std::string>& argv, const RunOptions& o = {});
 // Directory of the running executable (for finding helpers installed beside it).
 std::string self_dir();
 // beancounter's helper program `name` (bcinit, bctar): the one beside the running program

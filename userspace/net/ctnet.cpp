@@ -285,6 +285,7 @@ Result<> add_netifs(const Settings& s, const CtConfig& ct, pid_t init_pid, const
 }
 
 Result<> del_netifs(const Settings& s, const std::vector<NetIf>& del) {
+    if (del.empty()) return {};
     auto host = BC_TRY(Rtnl::open());
     for (const auto& n : del)
         if (auto idx = BC_TRY(host.ifindex(n.host_ifname))) BC_TRYV(delete_host_side(s, host, *idx));

@@ -75,10 +75,33 @@ TEST_F(BeanctlTest, SetDevicesLiveAndSaved) {
     } else {
         std::cerr << "no /dev/net/tun on this host: device node part not run\n";
     }
-    // Stopped, the container's rules are gone from the kernel.
+    // Stopped, the container's rules are gone from the kernel, and only they: the map is read
+    // in batches, and rules of (made-up) other cgroups that span several batches stay.
     const std::uint64_t cgid_now = bc::cgroup::CtGroup(layout(), "", prefix(), 1902).id().value();
-    ASSERT_EQ(beanctl({"stop", id}).code, 0);
+    int fd = ::bpf_obj_get((bpf_dir() + "/bc_dev_allow").c_str());
+    ASSERT_GE(fd, 0);
+    constexpr std::uint64_t kOthers = 1ull << 62;  // no cgroup has such an id
+    auto others = [&](bool add) {
+        for (__u32 i = 0; i < 700; i++) {
+            bc_dev_key k{};
+            k.cgroup_id = kOthers + i % 7;
+            k.type = BPF_DEVCG_DEV_CHAR;
+            k.major = 1;
+            k.minor = i;
+            __u32 acc = BPF_DEVCG_ACC_READ;
+            if (add) EXPECT_EQ(::bpf_map_update_elem(fd, &k, &acc, BPF_ANY), 0);
+            else ::bpf_map_delete_elem(fd, &k);
+        }
+    };
+    others(true);
+    r = beanctl({"stop", id});
+    size_t kept = 0;
+    for (std::uint64_t c = kOthers; c < kOthers + 7; ++c) kept += rules_of(bpf_dir(), c);
+    others(false);
+    ::close(fd);
+    ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(rules_of(bpf_dir(), cgid_now), 0u);
+    EXPECT_EQ(kept, 700u);
 }
 
 TEST_F(BeanctlTest, SetRefusesBadInputAndChangesNothing) {

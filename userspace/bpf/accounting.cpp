@@ -21,6 +21,7 @@
 
 #include "core/fs.h"
 #include "core/log.h"
+#include "bpf/batch.h"
 #include "bpf/boundary.h"
 #include "bpf/kernel_layout.h"
 #include "collect.skel.h"
@@ -689,10 +690,9 @@ Result<> Accounting::set_devices(std::uint64_t cgroup_id, const std::vector<Devi
 }
 
 Result<> Accounting::drop_devices(std::uint64_t cgroup_id, const std::vector<bc_dev_key>& keep) {
+    // The rules of every container are in the one map: read in batches, not key by key.
     std::vector<bc_dev_key> stale;
-    bc_dev_key k{}, next{};
-    for (bool first = true; ::bpf_map_get_next_key(devices_.get(), first ? nullptr : &k, &next) == 0; first = false) {
-        k = next;
+    for (const auto& [k, access] : BC_TRY((dump_hash<bc_dev_key, __u32>(devices_.get(), "the device allowlist")))) {
         if (k.cgroup_id != cgroup_id) continue;
         if (std::none_of(keep.begin(), keep.end(), [&](const bc_dev_key& o) { return std::memcmp(&o, &k, sizeof k) == 0; }))
             stale.push_back(k);

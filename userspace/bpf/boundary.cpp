@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "beancounter_abi.h"
+#include "bpf/batch.h"
 #include "core/fd.h"
 #include "core/log.h"
 
@@ -128,32 +129,14 @@ void uncache_link(int cache, __u32 ifindex) {
     (void)::bpf_map_update_elem(cache, &at, &e, BPF_ANY);
 }
 
-// The host sides with an entry in bc_links: every one, or container `of`'s. Read in batches
-// (a stop runs this: one system call per 256 links, not two per link).
+// The host sides with an entry in bc_links: every one, or container `of`'s (read in batches:
+// a stop runs this).
 Result<std::vector<int>> counted_devices(const std::string& pin_dir, std::optional<Ctid> of) {
     auto links = BC_TRY(pinned(pin_dir, "bc_links"));
     std::vector<int> out;
-    std::vector<__u32> keys(256);
-    std::vector<bc_link> values(keys.size());
-    __u32 batch = 0;
-    __u32* from = nullptr;  // the first batch
-    for (;;) {
-        auto n = static_cast<__u32>(keys.size());
-        LIBBPF_OPTS(bpf_map_batch_opts, o);
-        const int r = ::bpf_map_lookup_batch(links.get(), from, &batch, keys.data(), values.data(), &n, &o);
-        if (r < 0 && errno == ENOSPC) {  // a hash bucket holds more keys than that: again, with room
-            keys.resize(keys.size() * 2);
-            values.resize(keys.size());
-            out.clear();
-            from = nullptr;
-            continue;
-        }
-        if (r < 0 && errno != ENOENT) return fail_sys("listing the boundary links (bc_links)");
-        for (__u32 i = 0; i < n; i++)
-            if (!of || values[i].ctid == *of) out.push_back(static_cast<int>(keys[i]));
-        if (r < 0) return out;  // ENOENT: the last batch
-        from = &batch;
-    }
+    for (const auto& [ifindex, link] : BC_TRY((dump_hash<__u32, bc_link>(links.get(), "the boundary links (bc_links)"))))
+        if (!of || link.ctid == *of) out.push_back(static_cast<int>(ifindex));
+    return out;
 }
 }  // namespace
 

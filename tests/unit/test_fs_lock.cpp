@@ -78,6 +78,22 @@ TEST(Fs, TreeMovedToTrashIsRemovedByTheNextRemover) {
     EXPECT_TRUE(fs::empty_trash_later(""));
 }
 
+TEST(Fs, MountPointsAsTheMountTableHasThem) {
+    bctest::TempDir d;
+    EXPECT_FALSE(fs::is_mount_point(d.path()).value());
+    EXPECT_FALSE(fs::is_mount_point(d / "missing").value());
+    std::filesystem::create_directory_symlink("/proc", d / "proc-link");
+    const auto table = fs::mount_points().value();
+    for (const char* p : {"/proc", "/sys"}) {
+        if (std::find(table.begin(), table.end(), p) == table.end()) continue;
+        EXPECT_TRUE(fs::is_mount_point(p).value()) << p;
+        EXPECT_FALSE(fs::is_mount_point(std::string(p) + "/self").value_or(true)) << p << "/self";
+    }
+    if (std::find(table.begin(), table.end(), "/proc") != table.end()) {
+        EXPECT_TRUE(fs::is_mount_point(d / "proc-link").value()) << "the link is followed";
+    }
+}
+
 TEST(Fs, ListSubdirsUsesOnlyDirectories) {
     bctest::TempDir d;
     bctest::write(d / "f", "");

@@ -324,6 +324,15 @@ Result<std::vector<std::string>> mount_points() {
 }
 
 Result<bool> is_mount_point(const std::string& path) {
+    // The kernel says so (statx, Linux 5.8): one system call, where the mount table grows
+    // with the containers running and `list` asks for each of them.
+    struct statx sx {};
+    if (::statx(AT_FDCWD, path.c_str(), AT_NO_AUTOMOUNT, STATX_TYPE, &sx) == 0) {
+        if (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) return (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
+    } else if (errno == ENOENT) {
+        return false;
+    }
+    // Older kernels: the path, resolved, among the mount table's mount points.
     auto rp = real_path(path);
     if (!rp) return rp.error().err == ENOENT ? Result<bool>(false) : std::unexpected(rp.error());
     auto mps = BC_TRY(mount_points());

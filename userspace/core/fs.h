@@ -54,6 +54,7 @@ Result<std::vector<std::string>> list_dir(const std::string& path);
 Result<std::vector<std::string>> list_subdirs(const std::string& path);
 // Mount points as seen by this process (from /proc/self/mountinfo), unescaped.
 Result<std::vector<std::string>> mount_points();
+// Whether `path` (symbolic links followed) is the root of a mount. Missing: false.
 Result<bool> is_mount_point(const std::string& path);
 // Undoes the octal escapes (\040 for a space) of /proc/self/mountinfo fields.
 std::string unescape_mountinfo(std::string_view s);

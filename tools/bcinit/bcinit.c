@@ -4,7 +4,7 @@
  * or else every executable /etc/rc.d/S* in name order with the argument "start", one after
  * another. Either runs in a child, so PID 1 only ever reaps zombies and orphans re-parented
  * to it never pile up; with nothing to run, nothing is forked (no shell started for an
- * empty loop).  On SIGTERM, SIGINT or SIGPWR it stops the container: SIGTERM to every
+ * empty loop). On SIGTERM, SIGINT or SIGPWR it stops the container: SIGTERM to every
  * process, a grace period (BCINIT_GRACE seconds, default 10) while it keeps reaping, then
  * SIGKILL, then it exits, which makes the kernel tear the PID namespace down. It never
  * sleeps when there is nothing left to wait for, so a stop takes as long as the slowest

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <fmt/format.h>
+#include <span>
 #include <sstream>
 #include <thread>
 
@@ -127,9 +128,9 @@ Result<> CtGroup::create() {
 Result<> CtGroup::delegate(uid_t uid, gid_t gid) const {
     for (const auto& n : nodes()) {
         if (::chown(n.path.c_str(), uid, gid) < 0) return fail_sys(fmt::format("handing {} to the container", n.path));
-        const bool v2 = n.hierarchy == "cgroup2";
-        for (const char* f : {file::procs, v2 ? file::threads : file::v1_tasks, v2 ? file::subtree_control : nullptr}) {
-            if (!f) continue;
+        static constexpr const char* kV2[] = {file::procs, file::threads, file::subtree_control};
+        static constexpr const char* kV1[] = {file::procs, file::v1_tasks};
+        for (const char* f : n.hierarchy == "cgroup2" ? std::span<const char* const>(kV2) : std::span<const char* const>(kV1)) {
             std::string p = fs::join(n.path, f);
             if (::chown(p.c_str(), uid, gid) < 0 && errno != ENOENT)
                 return fail_sys(fmt::format("handing {} to the container", p));

@@ -2,7 +2,6 @@
 // program that links libarchive: beanctl itself is static.
 #pragma once
 
-#include <functional>
 #include <string>
 
 #include "core/error.h"

@@ -182,8 +182,8 @@ std::string trash_beside(const std::string& path) {
 // long before it does, and it is then reparented to the host's init, which reaps it. (A
 // grandchild whose parent is reaped at once would be nobody's zombie even under a
 // long-lived caller, but a destroy would wait for that parent, which is dear where fork()
-// is slow.) It runs this process's code after fork()
-// without exec, which a single-threaded caller allows.
+// is slow.) It runs this process's code after fork() without exec, which a single-threaded
+// caller allows.
 [[noreturn]] void empty_trash(const std::string& trash) {
     ::setsid();
     int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);

@@ -44,9 +44,6 @@ std::string read_to_eof(int fd, size_t limit = 65536);
 // waitpid that retries EINTR; returns the shell-style exit code (128+signal when killed).
 Result<int> wait_exit_code(pid_t pid);
 
-}  // namespace bc::proc
-
-namespace bc::proc {
 enum class Capture { none, out, err };
 struct RunOptions {
     Capture capture = Capture::none;  // which of its output the caller gets back

@@ -93,6 +93,13 @@ Result<> pack_tar_gz(const std::string& dir, const std::string& out_path) {
             ssize_t n;
             while ((n = ::read(f.get(), buf, sizeof buf)) > 0)
                 if (archive_write_data(w.get(), buf, static_cast<size_t>(n)) < 0) break;
+            // A short file in the archive is a broken template: say so, and keep no archive.
+            if (n < 0) result = fail_sys(fmt::format("reading {}/{}", dir, archive_entry_sourcepath(e)));
+            else if (n > 0) result = fail(arch_error(w.get(), tmp));
+            if (!result) {
+                archive_entry_free(e);
+                break;
+            }
         }
         archive_entry_free(e);
     }

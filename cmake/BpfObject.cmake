@@ -76,7 +76,29 @@ function(bpf_object NAME SOURCE)
     COMMENT "BPF skeleton ${NAME}.skel.h"
     VERBATIM)
   add_custom_target(bpf_${NAME}_skel DEPENDS ${skel})
+  set_property(GLOBAL APPEND PROPERTY BPF_OBJECTS ${obj})
   add_library(bpf_${NAME} INTERFACE)
   target_include_directories(bpf_${NAME} INTERFACE ${BPF_GEN_DIR} ${CMAKE_SOURCE_DIR}/bpf)
   add_dependencies(bpf_${NAME} bpf_${NAME}_skel)
+endfunction()
+
+# bpf_build_id(): generates bpf_build_id.h, whose BC_BPF_BUILD_ID identifies this build of the
+# programs: the first 64 bits of a SHA-256 over every object made by bpf_object() (in the
+# order they were declared), the bytes the skeletons embed. A start compares it with the
+# loaded build's before loading anything; computed here, no start hashes the 850 KB of
+# objects itself. Call once, after every bpf_object(); the target bpf_build_id has the
+# header's directory in its include path.
+function(bpf_build_id)
+  get_property(objs GLOBAL PROPERTY BPF_OBJECTS)
+  set(header ${BPF_GEN_DIR}/bpf_build_id.h)
+  add_custom_command(
+    OUTPUT ${header}
+    COMMAND ${CMAKE_COMMAND} -DOUT=${header} "-DOBJECTS=${objs}" -P ${CMAKE_SOURCE_DIR}/cmake/BpfBuildId.cmake
+    DEPENDS ${objs} ${CMAKE_SOURCE_DIR}/cmake/BpfBuildId.cmake
+    COMMENT "BPF build id"
+    VERBATIM)
+  add_custom_target(bpf_build_id_header DEPENDS ${header})
+  add_library(bpf_build_id INTERFACE)
+  target_include_directories(bpf_build_id INTERFACE ${BPF_GEN_DIR})
+  add_dependencies(bpf_build_id bpf_build_id_header)
 endfunction()

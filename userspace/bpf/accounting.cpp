@@ -24,6 +24,7 @@
 #include "bpf/batch.h"
 #include "bpf/boundary.h"
 #include "bpf/kernel_layout.h"
+#include "bpf_build_id.h"
 #include "collect.skel.h"
 #include "collect_tasks.skel.h"
 #include "dev.skel.h"
@@ -109,7 +110,6 @@ bool without_task_iterators() { return !has_task_iterators(); }
 struct Domain {
     const char* name;
     bool (*wanted)();  // this kernel loads this object (one of the variants of a domain)
-    const void* (*elf)(size_t*);
     void* (*open)(const bpf_object_open_opts*);
     int (*configure)(void*, const LoadOptions&);
     int (*load)(void*);
@@ -118,8 +118,7 @@ struct Domain {
 };
 #define BC_DOMAIN(n, name, wanted)                                                                   \
     Domain {                                                                                         \
-        name, wanted, [](size_t* sz) -> const void* { return n##_bpf__elf_bytes(sz); },                        \
-            [](const bpf_object_open_opts* o) -> void* { return n##_bpf__open_opts(o); },            \
+        name, wanted, [](const bpf_object_open_opts* o) -> void* { return n##_bpf__open_opts(o); }, \
             [](void* s, const LoadOptions& o) {                                                      \
                 int err = 0;                                                                         \
                 configure(static_cast<n##_bpf*>(s), o, err);                                         \
@@ -187,25 +186,6 @@ constexpr LinkSpec kLinks[] = {
     {"user_beancounters", "collect", "bc_ubc", Attach::ubc},
     {"link_task_sums", "collect", "bc_task_sums_walk", Attach::tasks, without_task_iterators},
 };
-
-// FNV-1a of every BPF object, a 64-bit word at a time (byte by byte, the 850 KB of objects
-// were a large part of every start): identifies a build of the programs.
-std::uint64_t build_id() {
-    constexpr std::uint64_t kPrime = 1099511628211ULL;
-    std::uint64_t h = 1469598103934665603ULL;
-    for (const auto& d : kDomains) {
-        size_t sz = 0;
-        auto* p = static_cast<const unsigned char*>(d.elf(&sz));
-        size_t i = 0;
-        for (std::uint64_t w; i + sizeof w <= sz; i += sizeof w) {
-            std::memcpy(&w, p + i, sizeof w);
-            h = (h ^ w) * kPrime;
-        }
-        for (; i < sz; ++i) h = (h ^ p[i]) * kPrime;
-        h = (h ^ sz) * kPrime;
-    }
-    return h;
-}
 
 Result<Fd> obj_get(const std::string& path) {
     int fd = ::bpf_obj_get(path.c_str());
@@ -495,7 +475,7 @@ Result<std::optional<Accounting>> Accounting::open(const std::string& pin_dir) {
 Result<Accounting> Accounting::load(const std::string& pin_dir, const std::string& lock_dir, const LoadOptions& o) {
     BC_TRYV(ensure_bpffs(pin_dir));
     auto lock = BC_TRY(lock_loader(lock_dir));
-    const std::uint64_t id = build_id();
+    const std::uint64_t id = BC_BPF_BUILD_ID;  // identifies this build of the programs
     Targets t;
     t.cg = Fd(::open(o.attach_cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!t.cg) return fail_sys(fmt::format("opening cgroup {}", o.attach_cgroup));

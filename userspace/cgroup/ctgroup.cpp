@@ -38,11 +38,11 @@ Result<> rmdir_tree(const std::string& path) {
 }
 
 // A v1 cpuset starts with no CPUs and no memory nodes, and refuses tasks until it has
-// some: give a new node its parent's.
+// some: give a new node its parent's. Called for the hierarchy that holds cpuset only.
 Result<> inherit_cpuset(const std::string& node) {
     for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
         std::string mine;
-        if (!BC_TRY(fs::read_file_if_exists(fs::join(node, f), mine))) return {};  // not a cpuset hierarchy
+        if (!BC_TRY(fs::read_file_if_exists(fs::join(node, f), mine))) return {};  // absent: a fake tree, or mounted with noprefix
         if (mine.find_first_not_of(" \n") != std::string::npos) continue;
         std::string parent = BC_TRY(fs::read_file(fs::join(node.substr(0, node.rfind('/')), f)));
         while (!parent.empty() && parent.back() == '\n') parent.pop_back();
@@ -114,13 +114,15 @@ Result<> CtGroup::create() {
         if (errno != ENOENT || attempt > 3) return fail_sys(fmt::format("creating cgroup {}", v2_path_));
     }
     for (size_t i = 0; i < v1_.size(); ++i) {
+        const auto& ctrl = layout_->v1[i].controllers;
+        const bool cpuset = std::find(ctrl.begin(), ctrl.end(), "cpuset") != ctrl.end();
         for (int attempt = 0;; ++attempt) {
             BC_TRYV(mkdir_node(v1_prefixes_[i]));
-            BC_TRYV(inherit_cpuset(v1_prefixes_[i]));
+            if (cpuset) BC_TRYV(inherit_cpuset(v1_prefixes_[i]));
             if (::mkdir(v1_[i].path.c_str(), 0755) == 0 || errno == EEXIST) break;
             if (errno != ENOENT || attempt > 3) return fail_sys(fmt::format("creating cgroup {}", v1_[i].path));
         }
-        BC_TRYV(inherit_cpuset(v1_[i].path));
+        if (cpuset) BC_TRYV(inherit_cpuset(v1_[i].path));
     }
     return {};
 }

@@ -154,7 +154,7 @@ Result<> Manager::start_locked(Ctid id) {
                   id);
     auto cg = ct_cgroup(l_, s_, id);
     // Leftovers of a start that was killed half-way: processes and cgroups of ours.
-    if (cg.exists()) {
+    if (st.cgroup) {
         log::info("removing leftovers of an earlier start of container {}", id);
         BC_TRYV(teardown(id, ct.ve_root, true));
     }
@@ -239,8 +239,7 @@ Result<> Manager::stop_locked(Ctid id, const StopOptions& o) {
         stop_signal = st.config->stop_signal;
         if (!o.timeout && st.config->stop_timeout) timeout = st.config->stop_timeout;
     }
-    auto cg = ct_cgroup(l_, s_, id);
-    if (!st.running && !st.mounted && !cg.exists())
+    if (!st.running && !st.mounted && !st.cgroup)
         return fail(Error{ESRCH, fmt::format("container {} is not running", id)});
     if (auto init = BC_TRY(find_init(s_, id))) {
         // Host interfaces first, while the network namespace exists: virtual ones would be

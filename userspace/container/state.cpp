@@ -71,14 +71,15 @@ Result<CtStatus> status(const Settings& s, const cgroup::Layout& l, Ctid id) {
         st.running = true;
         st.init_pid = init->pid;
     }
-    if (cg.exists()) {
+    st.cgroup = cg.exists();
+    if (st.cgroup) {
         std::string text;
         if (BC_TRY(fs::read_file_if_exists(fs::join(cg.node_of("pids"), "pids.current"), text)))
             st.numproc = std::strtoull(text.c_str(), nullptr, 10);
         else
             st.numproc = BC_TRY(cg.procs()).size();
     }
-    if (!st.exists) st.incomplete = fs::exists(st.ve_private) || st.mounted || cg.exists() || st.running;
+    if (!st.exists) st.incomplete = fs::exists(st.ve_private) || st.mounted || st.cgroup || st.running;
     return st;
 }
 

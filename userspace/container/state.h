@@ -44,6 +44,7 @@ struct CtStatus {
     std::string config_error; // the config exists but does not parse: why (file:line: reason)
     bool mounted = false;     // VE_ROOT is mounted
     bool running = false;     // its init is alive
+    bool cgroup = false;      // a node of its cgroup is there (running, or left by a killed start)
     pid_t init_pid = 0;
     std::uint64_t numproc = 0;  // tasks in its cgroup (0 when down)
     std::string hostname;

@@ -148,9 +148,24 @@ TEST_F(BeanctlTest, SetHostnameAndResolverLive) {
     struct stat st{};
     ASSERT_EQ(::stat((lib() + "/private/1904/etc/resolv.conf").c_str(), &st), 0);
     EXPECT_NE(st.st_uid, 0u);
-    // Saved: a restart keeps them; "none" clears the resolver list.
+    // Saved: a restart keeps them, and leaves files that say so already as they are (a
+    // rewrite would truncate or replace them at every start); a file changed inside is
+    // written anew. "none" clears the resolver list.
+    struct stat host_before{}, resolv_before{};
+    ASSERT_EQ(::stat((lib() + "/private/1904/etc/hostname").c_str(), &host_before), 0);
+    ASSERT_EQ(::stat((lib() + "/private/1904/etc/resolv.conf").c_str(), &resolv_before), 0);
     ASSERT_EQ(beanctl({"restart", id}).code, 0);
     EXPECT_EQ(beanctl({"exec", id, "hostname"}).out, "web1.example\n");
+    struct stat host_after{}, resolv_after{};
+    ASSERT_EQ(::stat((lib() + "/private/1904/etc/hostname").c_str(), &host_after), 0);
+    ASSERT_EQ(::stat((lib() + "/private/1904/etc/resolv.conf").c_str(), &resolv_after), 0);
+    EXPECT_EQ(host_after.st_mtim.tv_sec, host_before.st_mtim.tv_sec);
+    EXPECT_EQ(host_after.st_mtim.tv_nsec, host_before.st_mtim.tv_nsec) << "/etc/hostname was rewritten";
+    EXPECT_EQ(resolv_after.st_ino, resolv_before.st_ino) << "/etc/resolv.conf was replaced";
+    ASSERT_EQ(beanctl({"exec", id, "sh", "-c", "echo other > /etc/hostname; echo nameserver 192.0.2.1 > /etc/resolv.conf"}).code, 0);
+    ASSERT_EQ(beanctl({"restart", id}).code, 0);
+    EXPECT_EQ(slurp(lib() + "/private/1904/etc/hostname"), "web1.example\n");
+    EXPECT_EQ(slurp(lib() + "/private/1904/etc/resolv.conf"), resolv);
     ASSERT_EQ(beanctl({"set", id, "--nameserver", "none", "--save"}).code, 0);
     EXPECT_EQ(slurp(etc() + "/ct/1904.conf").find("192.0.2.53"), std::string::npos);
 }

@@ -17,6 +17,15 @@ namespace bc::container {
 
 namespace {
 bool write_all(int fd, const std::string& s) { return ::write(fd, s.data(), s.size()) == static_cast<ssize_t>(s.size()); }
+
+// The regular file at path (not a symlink) holds exactly text.
+bool file_says(const char* path, const std::string& text) {
+    Fd f(::open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    struct stat st;
+    if (!f || ::fstat(f.get(), &st) < 0 || !S_ISREG(st.st_mode) || static_cast<size_t>(st.st_size) != text.size()) return false;
+    std::string have(text.size() + 1, '\0');
+    return ::read(f.get(), have.data(), have.size()) == static_cast<ssize_t>(text.size()) && have.compare(0, text.size(), text) == 0;
+}
 }  // namespace
 
 int write_identity(const CtConfig& ct, bool hostname, bool resolver, const char** what) {
@@ -25,8 +34,10 @@ int write_identity(const CtConfig& ct, bool hostname, bool resolver, const char*
     if (hostname) {
         const std::string& h = ct.hostname;
         if (::sethostname(h.data(), h.size()) < 0) return *what = "setting the host name", errno;
-        // Distribution inits (systemd) set the host name from /etc/hostname.
-        if (have_etc) {
+        // Distribution inits (systemd) set the host name from /etc/hostname. Rewritten only
+        // when it says something else: truncating a file frees its block, which on a file
+        // system mounted with -o discard waits for the device at every start.
+        if (have_etc && !file_says("/etc/hostname", h + "\n")) {
             Fd f(::open("/etc/hostname", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
             if (!f || !write_all(f.get(), h + "\n")) return *what = "writing /etc/hostname", errno;
         }
@@ -41,6 +52,7 @@ int write_identity(const CtConfig& ct, bool hostname, bool resolver, const char*
         for (const auto& n : ct.nameservers) text += "nameserver " + n + "\n";
         // A new file renamed over the old one: a symlink there (a resolver's stub) is
         // replaced, not followed.
+        if (file_says("/etc/resolv.conf", text)) return 0;
         const char* tmp = "/etc/.resolv.conf.beancounter";
         ::unlink(tmp);
         Fd f(::open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));

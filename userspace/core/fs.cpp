@@ -238,10 +238,6 @@ Result<> empty_trash_later(const std::string& moved) {
     return {};
 }
 
-Result<> remove_tree_later(const std::string& path) {
-    return empty_trash_later(BC_TRY(move_to_trash(path)));
-}
-
 bool wait_removed_later(const std::string& path, int timeout_ms) {
     const std::string trash = trash_beside(path);
     for (int waited = 0;; waited += 10) {

@@ -28,21 +28,21 @@ Result<> mkdir_p(const std::string& path, mode_t mode = 0755);
 // mount (a mount point inside the tree is an error: nothing outside the tree is touched).
 // A missing path is not an error.
 Result<> remove_tree(const std::string& path);
-// Removes a directory tree as remove_tree() does, in the background, as vzctl removes a
-// private area: the tree is renamed at once into kTrashDir beside it (so its path is free
-// when this returns), and a detached process (its own session, no descriptor of ours) removes
-// whatever that directory holds. Removers take turns on a lock on the
-// directory, and each empties it, so nothing renamed there is left behind. Where the rename
-// cannot be done (another file system) the tree is removed here and now. A mount point is
-// refused, as by remove_tree(). The directory stays, empty, for the next removal.
-Result<> remove_tree_later(const std::string& path);
-// remove_tree_later() in two halves, for a caller with more to do in between (the remover
-// would compete with it for the file system): the rename, which returns the tree's new path
-// ("" if it was removed here and now, or was not there), and then the remover.
+// Removing a directory tree as remove_tree() does, in the background, as vzctl removes a
+// private area, in two halves (a caller with more to do in between starts the remover last,
+// so that it does not compete for the file system):
+//  - move_to_trash() renames the tree at once into kTrashDir beside it, so its path is free
+//    when it returns, and returns the tree's new path. Where the rename cannot be done
+//    (another file system) the tree is removed here and now, and "" returned; "" too for a
+//    missing path. A mount point is refused, as by remove_tree().
+//  - empty_trash_later(moved) starts a detached process (its own session, no descriptor of
+//    ours) that removes whatever that directory holds. Removers take turns on a lock on the
+//    directory, and each empties it, so nothing renamed there is left behind, even a tree
+//    whose remover never started. The directory stays, empty, for the next removal.
 Result<std::string> move_to_trash(const std::string& path);
 Result<> empty_trash_later(const std::string& moved);
 inline constexpr const char* kTrashDir = ".beancounter-rm";
-// Waits until the trees remove_tree_later() put beside `path` are gone (false: still there
+// Waits until the trees move_to_trash() put beside `path` are gone (false: still there
 // after `timeout_ms`).
 bool wait_removed_later(const std::string& path, int timeout_ms);
 bool exists(const std::string& path);

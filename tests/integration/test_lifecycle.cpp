@@ -187,6 +187,26 @@ TEST_F(BeanctlTest, FullLifecycle) {
     EXPECT_EQ(beanctl({"destroy", id}).code, 1) << "destroying an unknown container is an error";
 }
 
+// A destroy that cannot remove the root's mount point (something was put there while the
+// container was down) fails before it removes anything, and works once that is cleared.
+TEST_F(BeanctlTest, DestroyThatFailsRemovesNothing) {
+    std::string id = ct(1112);
+    ASSERT_EQ(beanctl({"create", id}).code, 0);
+    const std::string stray = lib() + "/root/1112/stray";
+    std::ofstream(stray) << "not the container's\n";
+    auto r = beanctl({"destroy", id});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_TRUE(contains(r.err, lib() + "/root/1112")) << r.err;
+    EXPECT_EQ(beanctl({"status", id}).out, "CTID 1112 exist unmounted down\n");
+    EXPECT_TRUE(std::filesystem::exists(lib() + "/private/1112/bin/busybox")) << "the private area was removed";
+    EXPECT_TRUE(std::filesystem::exists(etc() + "/ct/1112.conf"));
+    EXPECT_EQ(slurp(stray), "not the container's\n");
+    std::filesystem::remove(stray);
+    r = beanctl({"destroy", id});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(beanctl({"status", id}).out, "CTID 1112 deleted unmounted down\n");
+}
+
 TEST_F(BeanctlTest, EnterGivesAShellOnAPty) {
     std::string id = ct(1102);
     ASSERT_EQ(beanctl({"create", id, "--hostname", "bc-enter"}).code, 0);

@@ -277,13 +277,17 @@ Result<> Manager::destroy(Ctid id) {
     if (!st.config_error.empty())
         return fail(Error{EINVAL, fmt::format("{}; fix or remove the config before destroying", st.config_error)});
     BC_TRYV(teardown(id, st.ve_root, false));
+    // The root's mount point first: it goes only if empty (VE_ROOT may name any directory),
+    // and a destroy that fails here has removed nothing.
+    if (fs::is_dir(st.ve_root) && ::rmdir(st.ve_root.c_str()) < 0 && errno != ENOENT)
+        return fail_sys(fmt::format("removing {} (the root's mount point, which should be empty when the container is "
+                                    "down)",
+                                    st.ve_root));
     // As vzctl does: the private area is renamed away now and removed in the background
     // (its files are most of what a destroy would wait for). The remover starts last, so as
     // not to compete with the rest of the destroy; killed before then, this destroy leaves
     // the tree to the next remover, which empties the whole directory.
     const std::string moved = BC_TRY(fs::move_to_trash(st.ve_private));
-    if (fs::is_dir(st.ve_root) && ::rmdir(st.ve_root.c_str()) < 0 && errno != ENOENT)
-        return fail_sys(fmt::format("removing {}", st.ve_root));
     BC_TRYV(fs::remove_tree(s_.ct_run_dir(id)));
     if (auto acct = bpf::Accounting::open(s_.bpf_dir); !acct)
         log::warn("{}", acct.error().msg);

@@ -277,24 +277,27 @@ Result<> Manager::destroy(Ctid id) {
     if (!st.config_error.empty())
         return fail(Error{EINVAL, fmt::format("{}; fix or remove the config before destroying", st.config_error)});
     BC_TRYV(teardown(id, st.ve_root, false));
-    // The root's mount point first: it goes only if empty (VE_ROOT may name any directory),
-    // and a destroy that fails here has removed nothing.
+    // What can fail without removing the container comes first: the root's mount point (it
+    // goes only if empty: VE_ROOT may name any directory), then its counters. A destroy that
+    // fails in either leaves the container there, to be destroyed again.
     if (fs::is_dir(st.ve_root) && ::rmdir(st.ve_root.c_str()) < 0 && errno != ENOENT)
         return fail_sys(fmt::format("removing {} (the root's mount point, which should be empty when the container is "
                                     "down)",
                                     st.ve_root));
-    // As vzctl does: the private area is renamed away now and removed in the background
-    // (its files are most of what a destroy would wait for). The remover starts last, so as
-    // not to compete with the rest of the destroy; killed before then, this destroy leaves
-    // the tree to the next remover, which empties the whole directory.
-    const std::string moved = BC_TRY(fs::move_to_trash(st.ve_private));
-    BC_TRYV(fs::remove_tree(s_.ct_run_dir(id)));
     if (auto acct = bpf::Accounting::open(s_.bpf_dir); !acct)
         log::warn("{}", acct.error().msg);
     else if (*acct)
         BC_TRYV((*acct)->forget(id));
+    // As vzctl does: the private area is renamed away now and removed in the background
+    // (its files are most of what a destroy would wait for), and the config goes right after
+    // it, so the container is gone as a whole. The remover starts last, so as not to compete
+    // with the rest of the destroy; killed before then, this destroy leaves the tree to the
+    // next remover, which empties the whole directory.
+    const std::string moved = BC_TRY(fs::move_to_trash(st.ve_private));
     if (::unlink(s_.ct_conf_path(id).c_str()) < 0 && errno != ENOENT)
         return fail_sys(fmt::format("removing {}", s_.ct_conf_path(id)));
+    // Run-time state: a directory left over is reused by the next container of this id.
+    if (auto r = fs::remove_tree(s_.ct_run_dir(id)); !r) log::warn("{}", r.error().msg);
     lock.remove();
     return fs::empty_trash_later(moved);
 }

@@ -42,7 +42,8 @@ Result<> rmdir_tree(const std::string& path) {
 Result<> inherit_cpuset(const std::string& node) {
     for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
         std::string mine;
-        if (!BC_TRY(fs::read_file_if_exists(fs::join(node, f), mine))) return {};  // absent: a fake tree, or mounted with noprefix
+        // Absent: a fake tree, or a hierarchy mounted with noprefix.
+        if (!BC_TRY(fs::read_file_if_exists(fs::join(node, f), mine))) return {};
         if (mine.find_first_not_of(" \n") != std::string::npos) continue;
         std::string parent = BC_TRY(fs::read_file(fs::join(node.substr(0, node.rfind('/')), f)));
         while (!parent.empty() && parent.back() == '\n') parent.pop_back();

@@ -22,9 +22,11 @@ bool write_all(int fd, const std::string& s) { return ::write(fd, s.data(), s.si
 bool file_says(const char* path, const std::string& text) {
     Fd f(::open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
     struct stat st;
-    if (!f || ::fstat(f.get(), &st) < 0 || !S_ISREG(st.st_mode) || static_cast<size_t>(st.st_size) != text.size()) return false;
-    std::string have(text.size() + 1, '\0');
-    return ::read(f.get(), have.data(), have.size()) == static_cast<ssize_t>(text.size()) && have.compare(0, text.size(), text) == 0;
+    if (!f || ::fstat(f.get(), &st) < 0 || !S_ISREG(st.st_mode) || static_cast<size_t>(st.st_size) != text.size())
+        return false;
+    std::string have(text.size() + 1, '\0');  // one byte more: a file that grew meanwhile differs
+    return ::read(f.get(), have.data(), have.size()) == static_cast<ssize_t>(text.size()) &&
+           have.compare(0, text.size(), text) == 0;
 }
 }  // namespace
 

@@ -110,7 +110,7 @@ Result<> Manager::umount_root(const std::string& ve_root) {
     return {};
 }
 
-Result<> Manager::teardown(Ctid id, const std::string& ve_root, bool skip_umount) {
+Result<> Manager::teardown(Ctid id, const std::string& ve_root, const std::vector<NetIf>& netifs, bool skip_umount) {
     auto cg = ct_cgroup(l_, s_, id);
     BC_TRYV(cg.kill_all());
     // The cgroup's id dies with it: stop attributing it (its counters stay until destroy).
@@ -123,10 +123,7 @@ Result<> Manager::teardown(Ctid id, const std::string& ve_root, bool skip_umount
         else if (*acct)
             BC_TRYV((*acct)->unregister_cgroup(*cgid));
     }
-    {
-        auto c = CtConfig::load(id, s_);
-        BC_TRYV(net::teardown(s_, id, c ? c->netifs : std::vector<NetIf>{}));
-    }
+    BC_TRYV(net::teardown(s_, id, netifs));
     BC_TRYV(cg.remove());
     if (!skip_umount) BC_TRYV(umount_root(ve_root));
     remove_init_record(s_, id);
@@ -156,7 +153,7 @@ Result<> Manager::start_locked(Ctid id) {
     // Leftovers of a start that was killed half-way: processes and cgroups of ours.
     if (st.cgroup) {
         log::info("removing leftovers of an earlier start of container {}", id);
-        BC_TRYV(teardown(id, ct.ve_root, true));
+        BC_TRYV(teardown(id, ct.ve_root, ct.netifs, true));
     }
     const bool mounted_now = BC_TRY(mount_root(ct));
     log::debug("container {}: root mounted", id);
@@ -257,7 +254,7 @@ Result<> Manager::stop_locked(Ctid id, const StopOptions& o) {
         BC_TRYV(proc::pidfd_signal(init->pidfd, SIGKILL));
         BC_TRYV(proc::pidfd_wait(init->pidfd, 5000));
     }
-    return teardown(id, st.ve_root, o.skip_umount);
+    return teardown(id, st.ve_root, st.config ? st.config->netifs : std::vector<NetIf>{}, o.skip_umount);
 }
 
 Result<> Manager::restart(Ctid id, const StopOptions& o) {
@@ -276,7 +273,10 @@ Result<> Manager::destroy(Ctid id) {
     // Removing files at guessed paths is not an option: the config must say where they are.
     if (!st.config_error.empty())
         return fail(Error{EINVAL, fmt::format("{}; fix or remove the config before destroying", st.config_error)});
-    BC_TRYV(teardown(id, st.ve_root, false));
+    // After a stop that finished there is nothing to tear down: it removes the cgroups after
+    // everything else but the root's mount, and the init record goes with the run-time
+    // directory below.
+    if (st.cgroup || st.mounted) BC_TRYV(teardown(id, st.ve_root, st.config ? st.config->netifs : std::vector<NetIf>{}, false));
     // What can fail without removing the container comes first: the root's mount point (it
     // goes only if empty: VE_ROOT may name any directory), then its counters. A destroy that
     // fails in either leaves the container there, to be destroyed again.

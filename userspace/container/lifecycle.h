@@ -72,8 +72,10 @@ private:
     Result<bool> mount_root(const CtConfig& ct);
     Result<> umount_root(const std::string& ve_root);
     // Removes everything a stopped container has on the host besides its private area and
-    // config: processes still in its cgroups, the cgroups, the root mount, the init record.
-    Result<> teardown(Ctid id, const std::string& ve_root, bool skip_umount);
+    // config: processes still in its cgroups, the cgroups, its network interfaces on the host
+    // (netifs: its config's NETIF, none if the config is broken), the root mount, the init
+    // record.
+    Result<> teardown(Ctid id, const std::string& ve_root, const std::vector<NetIf>& netifs, bool skip_umount);
 
     Settings s_;
     cgroup::Layout l_;

@@ -8,7 +8,7 @@ BUILD=(cmake make g++ pkg-config clang-16 bpftool libbpf-dev libelf-dev zlib1g-d
        libnl-3-dev libnl-route-3-dev)
 RUNTIME=(busybox-static debootstrap ca-certificates)
 TEST=(qemu-system-x86 xz-utils zstd iproute2 procps)
-BENCH=(crun iperf3 jq)
+BENCH=(crun iperf3 jq gcc libc6-dev)
 
 want=()
 for what in "${@:-all}"; do

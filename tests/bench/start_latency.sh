@@ -11,14 +11,15 @@
 # back-to-back runs of different methods would otherwise pay it in an order-dependent way.
 # SETTLE=0 measures back-to-back. The last line takes each command's own start (its
 # --version, timed in the same round) out of both figures: the cycle is four commands,
-# crun's run one. Needs root; installs crun. Everything lives under /tmp/bc-bench and a
+# crun's run one. An empty static program (built here with cc) shows the floor of any
+# command's start. Needs root; installs crun. Everything lives under /tmp/bc-bench and a
 # private cgroup prefix, and is removed on exit.
 #
 # crun refuses this kind of hybrid host while the cgroup2 root still offers a controller
 # (here hugetlb, which no v1 hierarchy holds). For crun's runs only, that controller is
 # mounted as a temporary v1 hierarchy, which takes it off cgroup2; it is unmounted on exit.
 set -euo pipefail
-case ${1:-} in -h|--help) sed -n '2,21s/^# \{0,1\}//p' "$0"; exit 0 ;; esac
+case ${1:-} in -h|--help) sed -n '2,23s/^# \{0,1\}//p' "$0"; exit 0 ;; esac
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 N=${1:-20}
 [[ $N =~ ^[1-9][0-9]*$ ]] || { echo "start_latency: ROUNDS must be a positive number (see --help)" >&2; exit 2; }
@@ -44,6 +45,9 @@ cleanup() {
 }
 trap cleanup EXIT
 rm -rf "$W" && mkdir -p "$W/bundle/rootfs" "$W/template"
+# The floor of any command: an empty static program (the same C compiler the build uses).
+printf 'int main(void) { return 0; }\n' > "$W/empty.c"
+cc -O2 -static -o "$W/empty" "$W/empty.c"
 
 # The same root file system for both: beanctl's busybox template.
 "$B" template build busybox >/dev/null
@@ -83,6 +87,7 @@ t_bc() {   # also records each step's time in $W/steps
 t_version() { settle; local t0; t0=${EPOCHREALTIME/./}; "$B" --version >/dev/null; echo $(( ${EPOCHREALTIME/./} - t0 )); }
 t_crun_version() { settle; local t0; t0=${EPOCHREALTIME/./}; crun --version >/dev/null; echo $(( ${EPOCHREALTIME/./} - t0 )); }
 t_true() { settle; local t0; t0=${EPOCHREALTIME/./}; /bin/true; echo $(( ${EPOCHREALTIME/./} - t0 )); }
+t_empty() { settle; local t0; t0=${EPOCHREALTIME/./}; "$W/empty"; echo $(( ${EPOCHREALTIME/./} - t0 )); }
 t_bc_nodestroy() {
   "$B" create 900 >/dev/null
   settle
@@ -130,7 +135,7 @@ for ((i = 1; i <= N; i++)); do
     4) e=$(t_crun_cycle); a=$(t_bc); b=$(t_crun); c=$(t_unshare); d=$(t_bc_nodestroy) ;;
   esac
   echo "$i $a $b $c $d $e" >> "$W/rounds.txt"
-  echo "$(t_version) $(t_true) $(t_crun_version)" >> "$W/procs"
+  echo "$(t_version) $(t_true) $(t_crun_version) $(t_empty)" >> "$W/procs"
 done
 
 med() { sort -n | awk '{v[NR] = $1} END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f", m}'; }
@@ -149,7 +154,7 @@ echo "per-round ratio beanctl / crun's lifecycle in commands: median $(ratio 2 6
 echo "per-round ratio beanctl / unshare: median $(ratio 2 4 | med)"
 step() { awk -v c="$1" '{print $c / 1000}' "$W/steps" | med; }
 echo "beanctl steps, median ms: start $(step 1), exec $(step 2), stop $(step 3), destroy $(step 4)"
-echo "process start, median ms: beanctl --version $(awk '{print $1 / 1000}' "$W/procs" | med), crun --version $(awk '{print $3 / 1000}' "$W/procs" | med), /bin/true $(awk '{print $2 / 1000}' "$W/procs" | med)"
+echo "process start, median ms: beanctl --version $(awk '{print $1 / 1000}' "$W/procs" | med), crun --version $(awk '{print $3 / 1000}' "$W/procs" | med), /bin/true $(awk '{print $2 / 1000}' "$W/procs" | med), an empty static program $(awk '{print $4 / 1000}' "$W/procs" | med)"
 # The cycle is four beanctl commands, crun's run one crun command: past the cost of starting
 # the commands themselves (each one's --version in the same round), what is left is the work
 # each does for the container, the starts of bcinit and /bin/true (crun's /bin/true) included.

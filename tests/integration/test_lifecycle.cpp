@@ -190,21 +190,21 @@ TEST_F(BeanctlTest, FullLifecycle) {
 // A destroy that cannot remove the root's mount point (something was put there while the
 // container was down) fails before it removes anything, and works once that is cleared.
 TEST_F(BeanctlTest, DestroyThatFailsRemovesNothing) {
-    std::string id = ct(1112);
+    std::string id = ct(1113);
     ASSERT_EQ(beanctl({"create", id}).code, 0);
-    const std::string stray = lib() + "/root/1112/stray";
+    const std::string stray = lib() + "/root/1113/stray";
     std::ofstream(stray) << "not the container's\n";
     auto r = beanctl({"destroy", id});
     EXPECT_EQ(r.code, 1);
-    EXPECT_TRUE(contains(r.err, lib() + "/root/1112")) << r.err;
-    EXPECT_EQ(beanctl({"status", id}).out, "CTID 1112 exist unmounted down\n");
-    EXPECT_TRUE(std::filesystem::exists(lib() + "/private/1112/bin/busybox")) << "the private area was removed";
-    EXPECT_TRUE(std::filesystem::exists(etc() + "/ct/1112.conf"));
+    EXPECT_TRUE(contains(r.err, lib() + "/root/1113")) << r.err;
+    EXPECT_EQ(beanctl({"status", id}).out, "CTID 1113 exist unmounted down\n");
+    EXPECT_TRUE(std::filesystem::exists(lib() + "/private/1113/bin/busybox")) << "the private area was removed";
+    EXPECT_TRUE(std::filesystem::exists(etc() + "/ct/1113.conf"));
     EXPECT_EQ(slurp(stray), "not the container's\n");
     std::filesystem::remove(stray);
     r = beanctl({"destroy", id});
     EXPECT_EQ(r.code, 0) << r.err;
-    EXPECT_EQ(beanctl({"status", id}).out, "CTID 1112 deleted unmounted down\n");
+    EXPECT_EQ(beanctl({"status", id}).out, "CTID 1113 deleted unmounted down\n");
 }
 
 TEST_F(BeanctlTest, EnterGivesAShellOnAPty) {
@@ -266,9 +266,9 @@ TEST_F(BeanctlTest, StopKillsAfterTimeout) {
 }
 
 TEST_F(BeanctlTest, InitRunsTheStartScriptsInOrderOrAnRcs) {
-    std::string id = ct(1112);
+    std::string id = ct(1114);
     ASSERT_EQ(beanctl({"create", id}).code, 0);
-    const std::string priv = lib() + "/private/1112";
+    const std::string priv = lib() + "/private/1114";
     EXPECT_TRUE(std::filesystem::exists(priv + "/etc/rc.d/README"));
     EXPECT_FALSE(std::filesystem::exists(priv + "/etc/init.d/rcS")) << "the boot needs no shell script";
     auto script = [&](const std::string& rel, const std::string& body, mode_t mode) {

@@ -243,10 +243,10 @@ std::uint64_t cpu_stat_ns(const std::string& v2) {
 }
 
 TEST_F(MemoryTest, CpuTimeIsTheContainersCgroupUsage) {
-    std::string id = ct(1604);
+    std::string id = ct(1607);
     ASSERT_EQ(beanctl({"create", id}).code, 0);
     ASSERT_EQ(beanctl({"start", id}).code, 0);
-    const std::string v2 = bc::cgroup::CtGroup(layout(), "", prefix(), 1604).v2_path();
+    const std::string v2 = bc::cgroup::CtGroup(layout(), "", prefix(), 1607).v2_path();
     auto cpu = [&] {
         auto c = ubc(id).at("cpu").at("usage_ns");
         EXPECT_FALSE(c.is_null()) << "collected on both test kernels";
@@ -265,7 +265,7 @@ TEST_F(MemoryTest, CpuTimeIsTheContainersCgroupUsage) {
 
     // A sub-cgroup's CPU time is the container's (as a container's systemd would place it):
     // a spinner started inside, moved into a sub-cgroup from the host, run to its end.
-    auto cg = bc::cgroup::CtGroup(layout(), "", prefix(), 1604);
+    auto cg = bc::cgroup::CtGroup(layout(), "", prefix(), 1607);
     const auto procs_before = cg.procs().value();
     ASSERT_EQ(beanctl({"exec", id, "sh", "-c", std::string("(") + spin + ") >/dev/null 2>&1 &"}).code, 0);
     pid_t spinner = 0;
